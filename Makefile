@@ -1,0 +1,58 @@
+# newsmon task runner. Every target installs what it needs into .venv on first use.
+#
+# Cron (see README): */15 * * * * cd /srv/newsmon && .venv/bin/newsmon crawl --db data/news.db
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= data/news.db
+FEEDS ?= feeds.opml
+PORT ?= 8001
+
+.PHONY: all install test lint fmt run crawl serve demo bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "newsmon needs Python 3.11 or newer (found $(PYTHON))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The main job: crawl the default feed list into $(DB), then browse it.
+run: crawl serve
+
+crawl: install
+	$(BIN)/newsmon crawl --feeds $(FEEDS) --db $(DB)
+
+serve: install
+	$(BIN)/newsmon serve --db $(DB) --port $(PORT)
+
+# Offline demo: a small news site from tests/fixtures on 127.0.0.1, crawled and served.
+demo: install
+	$(BIN)/python -m pipeline.demo --db data/demo.db --port $(PORT)
+
+# Throughput benchmark; FEEDS=path/to/feeds.opml crawls another (loopback) news web.
+bench: install
+	$(BIN)/python -m benchmarks.crawl_bench $(if $(BENCH_FEEDS),--feeds $(BENCH_FEEDS)) $(if $(ALLOW),--allow-private $(ALLOW))
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

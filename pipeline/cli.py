@@ -1,0 +1,155 @@
+"""The ``newsmon`` command line: a thin click layer over ``pipeline.api``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from pipeline import __version__, api
+from pipeline.db import DatabaseError
+from pipeline.feedlist import FeedListError
+
+DEFAULT_DB = "data/news.db"
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite database file.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsmon")
+def cli() -> None:
+    """Monitor news feeds into one searchable SQLite database.
+
+    \b
+    Example:
+        newsmon crawl --feeds feeds.opml --db data/news.db
+        newsmon serve --db data/news.db
+    """
+
+
+@cli.command()
+@click.option(
+    "--feeds",
+    "feeds_file",
+    type=click.Path(dir_okay=False),
+    help="Feed list: OPML 2.0 or one URL per line. Default: the feeds stored in the database.",
+)
+@db_option
+@click.option(
+    "--allow-private",
+    multiple=True,
+    metavar="NET",
+    help="Allow connections to this non-public address or network (CIDR). Repeatable.",
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
+)
+def crawl(
+    feeds_file: str | None, db_path: str, allow_private: tuple[str, ...], overrides: tuple[str, ...]
+) -> None:
+    """Fetch the feeds and their articles into the database.
+
+    Failing feeds and articles are recorded with the reason, not fatal: the exit code is 0
+    when the run completed, non-zero with a one-line reason when it could not run.
+
+    \b
+    Example:
+        newsmon crawl --feeds feeds.opml --db data/news.db
+        newsmon crawl --feeds feeds.txt --allow-private 127.0.0.0/8 -s DOWNLOAD_DELAY=0
+    """
+    settings: dict[str, str] = {}
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
+        settings[name.strip()] = value
+    try:
+        result = api.crawl(db_path, feeds_file, allow_private, settings)
+    except (api.NewsmonError, FeedListError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not result.completed:
+        click.echo(f"newsmon: crawl did not complete: {result.finish_reason}", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+def serve(db_path: str, host: str, port: int) -> None:
+    """Browse and search the database in datasette, with newsmon's metadata and queries.
+
+    \b
+    Example:
+        newsmon serve --db data/news.db --port 8001
+    """
+    try:
+        command = api.serve_command(db_path, host, port)
+    except api.NewsmonError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
+    os.execv(command[0], command)
+
+
+@cli.group()
+def feeds() -> None:
+    """Manage the feed list stored in the database.
+
+    \b
+    Example:
+        newsmon feeds import feeds.opml --db data/news.db
+        newsmon feeds list --db data/news.db
+    """
+
+
+@feeds.command("import")
+@click.argument("feeds_file", type=click.Path(dir_okay=False))
+@db_option
+def feeds_import(feeds_file: str, db_path: str) -> None:
+    """Add the feeds of an OPML file or plain URL list to the database.
+
+    \b
+    Example:
+        newsmon feeds import feeds.opml --db data/news.db
+    """
+    try:
+        added = api.import_feeds(db_path, feeds_file)
+    except (FeedListError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{added} new feeds added to {db_path}")
+
+
+@feeds.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def feeds_list(db_path: str, as_json: bool) -> None:
+    """List the feeds in the database with their last fetch outcome.
+
+    \b
+    Example:
+        newsmon feeds list --db data/news.db --json
+    """
+    try:
+        rows = api.list_feeds(db_path)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        status = row["last_status"] or "never fetched"
+        click.echo(f"{row['id']:>4}  {status:<20}  {row['title'] or '-':<40.40}  {row['url']}")

@@ -1,0 +1,44 @@
+"""Opening the newsmon database: WAL mode, busy timeout, schema migrated."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from pipeline.migrations import migrations
+
+BUSY_TIMEOUT_SECONDS = 30
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or written; the message names the file and why."""
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating it if needed) the database at ``path`` and apply pending migrations."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        db = Database(conn)
+        if migrate:
+            migrations.apply(db)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    return db
+
+
+def open_db_readonly(path: str | Path) -> Database:
+    path = Path(path)
+    if not path.exists():
+        raise DatabaseError(f"no database at {path}")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    return Database(conn)

@@ -1,0 +1,47 @@
+"""Turning download failures into short, stored statuses such as ``fetch_failed:404``."""
+
+from __future__ import annotations
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError
+
+from pipeline.guard import RefusedRequest
+
+
+def failure_status(error: BaseException) -> tuple[str, int | None]:
+    """Return ``(status, http_status)`` for an exception an errback received."""
+    if isinstance(error, HttpError):
+        return f"fetch_failed:{error.response.status}", error.response.status
+    if isinstance(error, RefusedRequest):
+        return f"refused:{error.reason}", None
+    if isinstance(error, IgnoreRequest):
+        message = str(error).lower()
+        if "robots.txt" in message:
+            return "refused:robots", None
+        if "redirect" in message:
+            return "fetch_failed:redirects", None
+        if "size" in message or "maxsize" in message:
+            return "fetch_failed:too_large", None
+        return "fetch_failed:ignored", None
+    kinds: list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]] = [
+        ((DownloadTimeoutError, TimeoutError), "timeout"),
+        ((CannotResolveHostError, DNSLookupError), "dns"),
+        ((DownloadConnectionRefusedError, ConnectionRefusedError), "connection_refused"),
+        (ResponseDataLossError, "data_loss"),
+    ]
+    for types, name in kinds:
+        if isinstance(error, types):
+            return f"fetch_failed:{name}", None
+    return f"fetch_failed:{type(error).__name__.lower()}", None
+
+
+def describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 500 else text[:497] + "..."

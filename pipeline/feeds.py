@@ -1,0 +1,243 @@
+"""Parsing feed bytes (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into entries.
+
+Always from bytes plus the HTTP headers, so that feedparser can weigh the declared
+encodings (HTTP charset, XML declaration, BOM) against the bytes themselves.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import json
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+from feedparser.datetimes import _parse_date
+import lxml.html
+
+from pipeline.items import Entry
+
+GZIP_MAGIC = b"\x1f\x8b"
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
+_JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+class FeedParseError(ValueError):
+    """The body is not a feed we can read; ``reason`` is stored as the feed's status."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class ParsedFeed:
+    format: str  # feedparser's version ("rss20", "atom10", ...) or "json1"
+    title: str | None = None
+    site_url: str | None = None
+    language: str | None = None
+    entries: list[Entry] = field(default_factory=list)
+    total_entries: int = 0  # before the per-feed cap
+    warning: str | None = None  # why feedparser had to recover, if it did
+
+
+def parse_feed(
+    body: bytes,
+    url: str,
+    headers: dict[str, str] | None = None,
+    *,
+    max_entries: int = 500,
+    max_body: int = 32 * 1024 * 1024,
+) -> ParsedFeed:
+    """Parse a feed body fetched from ``url`` (its final URL, after redirects).
+
+    ``headers`` are the response headers with lower-case names. Raises FeedParseError when the
+    body is empty, HTML, or yields no feed at all.
+    """
+    headers = dict(headers or {})
+    if body[:2] == GZIP_MAGIC:  # gzip served without Content-Encoding
+        body = _gunzip(body, max_body)
+    if not body.strip():
+        raise FeedParseError("empty", f"empty response from {url}")
+    content_type = headers.get("content-type", "").lower()
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if "json" in content_type or stripped[:1] == b"{":
+        return _parse_json_feed(stripped, url, max_entries)
+    # Relative Content-Location is relative to the URL the feed came from.
+    headers["content-location"] = urljoin(url, headers.get("content-location", ""))
+    result = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    version = result.get("version") or ""
+    raw_entries = result.get("entries") or []
+    if not version and not raw_entries:
+        if _HTML_START.match(body[:1024]) or "html" in content_type:
+            raise FeedParseError("not_a_feed", f"{url} is an HTML page, not a feed")
+        problem = result.get("bozo_exception")
+        raise FeedParseError("parse_error", f"{url} is not a readable feed: {problem}")
+    meta = result.get("feed", {})
+    language = _clean(meta.get("language")) or headers.get("content-language")
+    entries = []
+    for raw in raw_entries[:max_entries]:
+        entry = _entry_from_feedparser(raw, url, language)
+        if entry is not None:
+            entries.append(entry)
+    warning = None
+    if result.get("bozo"):
+        warning = f"{type(result.get('bozo_exception')).__name__}: {result.get('bozo_exception')}"
+    return ParsedFeed(
+        format=version or "unknown",
+        title=_text_of(meta.get("title"), meta.get("title_detail")),
+        site_url=_absolute(meta.get("link"), url),
+        language=language,
+        entries=entries,
+        total_entries=len(raw_entries),
+        warning=warning,
+    )
+
+
+def _entry_from_feedparser(raw: Any, feed_url: str, language: str | None) -> Entry | None:
+    guid = _clean(raw.get("id"))
+    link = _clean(raw.get("link"))
+    if not link and guid and raw.get("guidislink"):
+        link = guid
+    title = _text_of(raw.get("title"), raw.get("title_detail"))
+    summary = _text_of(raw.get("summary"), raw.get("summary_detail"))
+    if not (link or guid or title):
+        return None  # an artefact of broken nesting, not an entry
+    return Entry(
+        feed_url=feed_url,
+        link=_absolute(link, feed_url),
+        guid=guid,
+        title=title,
+        summary=summary,
+        published=_iso_from_struct(raw.get("published_parsed") or raw.get("updated_parsed")),
+        author=_clean(raw.get("author")),
+        language=language,
+    )
+
+
+def _parse_json_feed(body: bytes, url: str, max_entries: int) -> ParsedFeed:
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FeedParseError("parse_error", f"{url} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
+        _JSON_FEED_VERSION
+    ):
+        raise FeedParseError("not_a_feed", f"{url} is JSON but not a JSON Feed")
+    items = data.get("items")
+    items = items if isinstance(items, list) else []
+    language = _clean(data.get("language"))
+    entries = []
+    for item in items[:max_entries]:
+        if not isinstance(item, dict):
+            continue
+        link = _clean(item.get("url")) or _clean(item.get("external_url"))
+        guid = _clean(str(item["id"])) if item.get("id") is not None else None
+        title = _clean(item.get("title"))
+        if not (link or guid or title):
+            continue
+        summary = _clean(item.get("summary")) or _clean(item.get("content_text"))
+        if not summary and isinstance(item.get("content_html"), str):
+            summary = html_to_text(item["content_html"])
+        entries.append(
+            Entry(
+                feed_url=url,
+                link=_absolute(link, url),
+                guid=guid,
+                title=title,
+                summary=summary,
+                published=_iso_from_string(item.get("date_published") or item.get("date_modified")),
+                author=_json_author(item),
+                language=_clean(item.get("language")) or language,
+            )
+        )
+    return ParsedFeed(
+        format="json1",
+        title=_clean(data.get("title")),
+        site_url=_absolute(_clean(data.get("home_page_url")), url),
+        language=language,
+        entries=entries,
+        total_entries=len(items),
+    )
+
+
+def _json_author(item: dict[str, Any]) -> str | None:
+    authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+    names = [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]
+    return _clean(", ".join(str(n) for n in names)) if names else None
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        data = inflater.decompress(body, limit)
+    except zlib.error as exc:
+        raise FeedParseError("parse_error", f"corrupt gzip data: {exc}") from exc
+    if inflater.unconsumed_tail:
+        raise FeedParseError("too_large", f"gzip body inflates past {limit} bytes")
+    return data
+
+
+def html_to_text(markup: str) -> str | None:
+    """Plain text of an HTML fragment: tags dropped, scripts and styles removed."""
+    if "<" not in markup and "&" not in markup:
+        return _clean(markup)
+    try:
+        fragment = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return _clean(markup)
+    for bad in fragment.xpath(".//script|.//style"):
+        bad.drop_tree()
+    return _clean(fragment.text_content())
+
+
+def _text_of(value: Any, detail: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if detail and "html" in str(detail.get("type", "")):
+        return html_to_text(value)
+    return _clean(value)
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = _SPACES.sub(" ", _CONTROL_CHARS.sub("", value)).strip()
+    return value or None
+
+
+def _absolute(link: str | None, base: str) -> str | None:
+    if not link:
+        return None
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
+
+
+def _iso_from_struct(parsed: time.struct_time | None) -> str | None:
+    if not parsed:
+        return None
+    try:
+        seconds = calendar.timegm(parsed)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return iso_utc(seconds)
+
+
+def _iso_from_string(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    parsed = _parse_date(value)
+    return _iso_from_struct(parsed)
+
+
+def iso_utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -1,0 +1,62 @@
+"""Items passed from the spider to the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FeedItem:
+    """The outcome of fetching one feed: stored as a ``feeds`` row."""
+
+    url: str
+    status: str  # "ok", "not_a_feed", "fetch_failed:404", "refused:private", ...
+    title: str | None = None
+    site_url: str | None = None
+    category: str | None = None
+    error: str | None = None
+    http_status: int | None = None
+    entries: int = 0
+    fetched_at: str | None = None
+
+
+@dataclass
+class Entry:
+    """One entry of a feed, as the feed describes it."""
+
+    feed_url: str
+    link: str | None  # absolute, as published (tracking parameters kept)
+    guid: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    published: str | None = None  # ISO 8601 UTC
+    author: str | None = None
+    language: str | None = None  # the feed's declared language
+
+
+@dataclass
+class ArticleItem:
+    """An article: its feed entry, the fetched page, and what extraction made of it.
+
+    ``status`` says what happened: ``fetched`` (page downloaded, not yet extracted), ``ok``,
+    ``no_text``, ``fetch_failed:404``, ``refused:private``, ``refused:robots``, ``seen`` (the
+    same link was already requested in this run through another feed), ...
+    """
+
+    url: str  # normalised URL the article is stored under
+    entry: Entry
+    status: str
+    html: str | None = None
+    http_status: int | None = None
+    fetched_at: str | None = None
+    error: str | None = None
+    title: str | None = None
+    text: str | None = None
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    canonical_url: str | None = None
+    image: str | None = None
+    requested_urls: list[str] = field(default_factory=list)

@@ -1,0 +1,121 @@
+"""The database schema, as ordered, idempotent migrations (``sqlite-utils migrate`` compatible)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("newsmon")
+
+
+@migrations()
+def create_feeds(db: Database) -> None:
+    db["feeds"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "url": str,
+            "title": str,
+            "site_url": str,
+            "category": str,
+            "last_status": str,
+            "last_error": str,
+            "last_http_status": int,
+            "last_fetched_at": str,
+            "last_ok_at": str,
+            "last_entries": int,
+            "added_at": str,
+        },
+        pk="id",
+        not_null={"url"},
+    )
+    db["feeds"].create_index(["url"], unique=True)
+
+
+@migrations()
+def create_articles(db: Database) -> None:
+    db["articles"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "title": str,
+            "text": str,
+            "summary": str,
+            "author": str,
+            "published": str,
+            "language": str,
+            "site_name": str,
+            "description": str,
+            "image": str,
+            "status": str,
+            "error": str,
+            "http_status": int,
+            "feed_id": int,
+            "first_seen_at": str,
+            "fetched_at": str,
+            "duplicate_of": int,
+        },
+        pk="id",
+        not_null={"url", "status", "first_seen_at"},
+        foreign_keys=[("feed_id", "feeds", "id"), ("duplicate_of", "articles", "id")],
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["published"])
+    db["articles"].create_index(["status"])
+    db["articles"].create_index(["feed_id"])
+
+
+@migrations()
+def create_entries(db: Database) -> None:
+    db["entries"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "feed_id": int,
+            "article_id": int,
+            "guid": str,
+            "link": str,
+            "url": str,
+            "title": str,
+            "published": str,
+            "first_seen_at": str,
+        },
+        pk="id",
+        not_null={"feed_id", "first_seen_at"},
+        foreign_keys=[("feed_id", "feeds", "id"), ("article_id", "articles", "id")],
+    )
+    db["entries"].create_index(["feed_id", "article_id"], unique=True)
+    db["entries"].create_index(["article_id"])
+    db["entries"].create_index(["url"])
+
+
+@migrations()
+def create_crawl_runs(db: Database) -> None:
+    db["crawl_runs"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "finish_reason": str,
+            "feeds_total": int,
+            "feeds_ok": int,
+            "feeds_failed": int,
+            "articles_new": int,
+            "articles_updated": int,
+            "articles_ok": int,
+            "articles_no_text": int,
+            "articles_failed": int,
+            "articles_refused": int,
+            "entries_new": int,
+            "errors": int,
+            "reasons": str,
+            "stats": str,
+        },
+        pk="id",
+        not_null={"started_at", "status"},
+    )
+
+
+@migrations()
+def enable_articles_fts(db: Database) -> None:
+    db["articles"].enable_fts(["title", "text"], create_triggers=True)  # type: ignore[union-attr]

@@ -1,0 +1,119 @@
+"""Extension that records every crawl in ``crawl_runs``, from Scrapy's stats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from pipeline.db import open_db
+from pipeline.feeds import iso_utc
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED_REASONS = frozenset({"shutdown", "cancelled"})
+REASON_PREFIXES = ("newsmon/feeds/status/", "newsmon/articles/status/", "newsmon/refused/")
+
+
+class RunLog:
+    def __init__(self, db_path: str, stats: StatsCollector) -> None:
+        self.db_path = db_path
+        self.stats = stats
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        extension = cls(crawler.settings.get("NEWSMON_DB_PATH"), crawler.stats)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self) -> None:
+        db = open_db(self.db_path)
+        try:
+            with db.atomic():
+                cursor = db.execute(
+                    "INSERT INTO crawl_runs (started_at, status) VALUES (?, 'running')",
+                    (iso_utc(time.time()),),
+                )
+            self.run_id = cursor.lastrowid
+        finally:
+            db.close()
+        self.stats.set_value("newsmon/run_id", self.run_id)
+
+    def spider_closed(self, reason: str) -> None:
+        if self.run_id is None:
+            return
+        row = run_summary(self.stats.get_stats(), reason)
+        db = open_db(self.db_path)
+        try:
+            with db.atomic():
+                db["crawl_runs"].update(self.run_id, row)  # type: ignore[union-attr]
+        finally:
+            db.close()
+        logger.info(
+            "Run %s %s: %s feeds ok, %s failed; %s new articles (%s with text), %s failed",
+            self.run_id,
+            row["status"],
+            row["feeds_ok"],
+            row["feeds_failed"],
+            row["articles_new"],
+            row["articles_ok"],
+            row["articles_failed"],
+        )
+
+
+def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The ``crawl_runs`` columns for a finished run, from its stats and finish reason."""
+
+    def count(key: str) -> int:
+        return int(stats.get(key, 0))
+
+    article_statuses = {
+        key.removeprefix("newsmon/articles/status/"): int(value)
+        for key, value in stats.items()
+        if key.startswith("newsmon/articles/status/")
+    }
+    failed = sum(n for status, n in article_statuses.items() if status.startswith("fetch_failed"))
+    refused = sum(n for status, n in article_statuses.items() if status.startswith("refused"))
+    errors = count("log_count/ERROR")
+    if reason in INTERRUPTED_REASONS:
+        status = "interrupted"
+    elif reason != "finished" or count("newsmon/db_errors"):
+        status = "failed"
+    elif count("newsmon/feeds/failed"):
+        status = "partial"
+    else:
+        status = "ok"
+    reasons = {
+        key: value
+        for key, value in sorted(stats.items())
+        if key.startswith(REASON_PREFIXES) and value
+    }
+    return {
+        "finished_at": iso_utc(time.time()),
+        "status": status,
+        "finish_reason": reason,
+        "feeds_total": count("newsmon/feeds/ok") + count("newsmon/feeds/failed"),
+        "feeds_ok": count("newsmon/feeds/ok"),
+        "feeds_failed": count("newsmon/feeds/failed"),
+        "articles_new": count("newsmon/articles/new"),
+        "articles_updated": count("newsmon/articles/updated"),
+        "articles_ok": article_statuses.get("ok", 0),
+        "articles_no_text": article_statuses.get("no_text", 0),
+        "articles_failed": failed,
+        "articles_refused": refused,
+        "entries_new": count("newsmon/entries/new"),
+        "errors": errors,
+        "reasons": json.dumps(reasons),
+        "stats": json.dumps(stats, default=str, sort_keys=True),
+    }

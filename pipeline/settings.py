@@ -1,0 +1,81 @@
+"""Scrapy settings for newsmon.
+
+Our own settings are prefixed ``NEWSMON_`` and documented in the README (Settings).
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "newsmon"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Where the crawl writes, and what it reads. `newsmon crawl` sets these from its options.
+NEWSMON_DB_PATH = os.environ.get("NEWSMON_DB_PATH", "data/news.db")
+NEWSMON_FEEDS_FILE = os.environ.get("NEWSMON_FEEDS_FILE", "feeds.opml")
+NEWSMON_FEEDS: list[str] = []  # feed URLs; when set, used instead of NEWSMON_FEEDS_FILE
+NEWSMON_CONTACT_URL = "https://github.com/newsmon/newsmon"
+# Networks (CIDR or single addresses) the crawler may connect to although they are not public.
+NEWSMON_ALLOW_PRIVATE: list[str] = []
+NEWSMON_MAX_ENTRIES_PER_FEED = 500
+NEWSMON_MAX_TITLE_CHARS = 1000
+NEWSMON_MAX_URL_CHARS = 2048
+NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored as status "no_text"
+NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
+NEWSMON_EXTRACT_TASKS_PER_WORKER = 500  # restart a worker after this many pages
+NEWSMON_BATCH_SIZE = 100  # rows per write transaction
+NEWSMON_BATCH_SECONDS = 2.0  # ... or at least this often
+NEWSMON_LOOPLAG_INTERVAL = 0.05  # seconds between reactor lag probes; 0 switches them off
+
+USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+
+# Polite by default: one request at a time per site with a delay, adapted to the server.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+DNS_TIMEOUT = 20
+REDIRECT_MAX_TIMES = 10
+RETRY_TIMES = 2
+# A server that stalled once usually stalls again: time-outs are not retried.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.CannotResolveHostError",
+    "scrapy.exceptions.DownloadConnectionRefusedError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+    OSError,
+]
+
+# Only http(s) is ever fetched: no local files, data: URLs, FTP or S3.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt, so that a refused host never even gets a robots.txt request.
+    "pipeline.guard.AddressGuardMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "pipeline.extract.ExtractPipeline": 300,
+    "pipeline.store.SQLitePipeline": 800,
+}
+EXTENSIONS = {
+    # LoopLag reports on spider_closed before RunLog records the stats.
+    "pipeline.looplag.LoopLag": 400,
+    "pipeline.runlog.RunLog": 500,
+}
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

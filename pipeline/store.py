@@ -1,0 +1,274 @@
+"""Item pipeline that writes feeds, articles and their sightings to SQLite, in batches.
+
+Articles are keyed by their normalised URL. A fetched article is never overwritten by a later
+failure to fetch it, and every sighting of an article in a feed is one ``entries`` row.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from scrapy.utils.defer import deferred_from_coro
+
+from pipeline.db import open_db
+from pipeline.feeds import iso_utc
+from pipeline.items import ArticleItem, FeedItem
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from sqlite_utils import Database
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+FEED_OK_STATUSES = frozenset({"ok", "no_entries"})
+ARTICLE_COLUMNS = (
+    "url",
+    "canonical_url",
+    "title",
+    "text",
+    "summary",
+    "author",
+    "published",
+    "language",
+    "site_name",
+    "description",
+    "image",
+    "status",
+    "error",
+    "http_status",
+    "fetched_at",
+)
+
+
+class SQLitePipeline:
+    def __init__(
+        self,
+        db_path: str,
+        stats: StatsCollector,
+        batch_size: int = 100,
+        batch_seconds: float = 2.0,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        self.db_path = db_path
+        self.on_fatal = on_fatal
+        self.stats = stats
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self._db: Database | None = None
+        self._pending: list[FeedItem | ArticleItem] = []
+        self._sightings: list[ArticleItem] = []  # links whose article is not stored yet
+        self._article_ids: dict[str, int] = {}
+        self._feed_ids: dict[str, int] = {}
+        self._last_flush = time.monotonic()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        assert crawler.stats is not None
+        return cls(
+            settings.get("NEWSMON_DB_PATH"),
+            crawler.stats,
+            batch_size=settings.getint("NEWSMON_BATCH_SIZE"),
+            batch_seconds=settings.getfloat("NEWSMON_BATCH_SECONDS"),
+            on_fatal=lambda reason: _close_crawl(crawler, reason),
+        )
+
+    @property
+    def db(self) -> Database:
+        assert self._db is not None, "the pipeline is not open"
+        return self._db
+
+    def open_spider(self) -> None:
+        self._db = open_db(self.db_path)
+
+    def close_spider(self) -> None:
+        if self._db is None:
+            return
+        self.on_fatal = None  # the crawl is closing already
+        try:
+            self.flush()
+            with self.db.atomic():
+                for sighting in self._sightings:
+                    # The page was never stored under this link: keep the entry on its own.
+                    sighting.status = "not_fetched"
+                    self._write_article(sighting)
+            self._sightings.clear()
+        finally:
+            self._db.close()
+            self._db = None
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, FeedItem | ArticleItem):
+            self._pending.append(item)
+            due = time.monotonic() - self._last_flush >= self.batch_seconds
+            if len(self._pending) >= self.batch_size or due:
+                self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Write everything pending in one transaction; on a database error stop the crawl."""
+        pending, self._pending = self._pending, []
+        self._last_flush = time.monotonic()
+        try:
+            self._write_batch(pending)
+        except sqlite3.Error as exc:
+            self.stats.inc_value("newsmon/db_errors")
+            logger.error(
+                "Database %s: write failed (%s); %d items not stored, stopping the crawl",
+                self.db_path,
+                exc,
+                len(pending),
+            )
+            if self.on_fatal is not None:
+                self.on_fatal("database_error")
+
+    def _write_batch(self, pending: list[FeedItem | ArticleItem]) -> None:
+        with self.db.atomic():
+            for item in pending:
+                if isinstance(item, FeedItem):
+                    self._write_feed(item)
+                else:
+                    self._write_article(item)
+            if self._sightings:
+                waiting, self._sightings = self._sightings, []
+                for sighting in waiting:
+                    self._write_article(sighting)
+
+    def _write_feed(self, item: FeedItem) -> None:
+        ok = item.status in FEED_OK_STATUSES
+        self.db.execute(
+            """
+            INSERT INTO feeds (url, title, site_url, category, last_status, last_error,
+                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at)
+            VALUES (:url, :title, :site_url, :category, :status, :error,
+                :http_status, :fetched_at, :ok_at, :entries, :fetched_at)
+            ON CONFLICT(url) DO UPDATE SET
+                title = coalesce(excluded.title, feeds.title),
+                site_url = coalesce(excluded.site_url, feeds.site_url),
+                category = coalesce(excluded.category, feeds.category),
+                last_status = excluded.last_status,
+                last_error = excluded.last_error,
+                last_http_status = excluded.last_http_status,
+                last_fetched_at = excluded.last_fetched_at,
+                last_ok_at = coalesce(excluded.last_ok_at, feeds.last_ok_at),
+                last_entries = excluded.last_entries
+            """,
+            {
+                "url": item.url,
+                "title": item.title,
+                "site_url": item.site_url,
+                "category": item.category,
+                "status": item.status,
+                "error": item.error,
+                "http_status": item.http_status,
+                "fetched_at": item.fetched_at or iso_utc(time.time()),
+                "ok_at": item.fetched_at if ok else None,
+                "entries": item.entries,
+            },
+        )
+        self.stats.inc_value("newsmon/feeds/ok" if ok else "newsmon/feeds/failed")
+        self.stats.inc_value(f"newsmon/feeds/status/{item.status}")
+
+    def _write_article(self, item: ArticleItem) -> None:
+        feed_id = self._feed_id(item.entry.feed_url)
+        if item.status == "seen":
+            article_id = self._find_article(item.url)
+            if article_id is None:
+                self._sightings.append(item)  # its page is still being fetched
+                return
+        else:
+            article_id = self._upsert_article(item, feed_id)
+        for url in (item.url, *item.requested_urls):
+            self._article_ids[url] = article_id
+        entry = item.entry
+        cursor = self.db.execute(
+            """
+            INSERT INTO entries (feed_id, article_id, guid, link, url, title, published,
+                first_seen_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(feed_id, article_id) DO NOTHING
+            """,
+            (
+                feed_id,
+                article_id,
+                entry.guid,
+                entry.link,
+                item.requested_urls[0] if item.requested_urls else item.url,
+                entry.title,
+                entry.published,
+                iso_utc(time.time()),
+            ),
+        )
+        self.stats.inc_value("newsmon/entries/new" if cursor.rowcount else "newsmon/entries/known")
+
+    def _upsert_article(self, item: ArticleItem, feed_id: int) -> int:
+        entry = item.entry
+        row: dict[str, Any] = {
+            "url": item.url,
+            "canonical_url": item.canonical_url,
+            "title": item.title or entry.title,
+            "text": item.text,
+            "summary": entry.summary,
+            "author": item.author or entry.author,
+            "published": item.published or entry.published,
+            "language": item.language or entry.language,
+            "site_name": item.site_name,
+            "description": item.description,
+            "image": item.image,
+            "status": item.status,
+            "error": item.error,
+            "http_status": item.http_status,
+            "fetched_at": item.fetched_at,
+        }
+        self.stats.inc_value(f"newsmon/articles/status/{item.status}")
+        existing = self.db.execute(
+            "SELECT id, status FROM articles WHERE url = ?", (item.url,)
+        ).fetchone()
+        if existing is None:
+            row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()))
+            columns = ", ".join(row)
+            values = ", ".join(f":{name}" for name in row)
+            cursor = self.db.execute(f"INSERT INTO articles ({columns}) VALUES ({values})", row)
+            self.stats.inc_value("newsmon/articles/new")
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+        article_id, status = existing
+        if item.status == "ok" or status != "ok":
+            assignments = ", ".join(f"{name} = :{name}" for name in ARTICLE_COLUMNS)
+            self.db.execute(
+                f"UPDATE articles SET {assignments} WHERE id = :id", {**row, "id": article_id}
+            )
+            self.stats.inc_value("newsmon/articles/updated")
+        return int(article_id)
+
+    def _find_article(self, url: str) -> int | None:
+        if url in self._article_ids:
+            return self._article_ids[url]
+        row = self.db.execute("SELECT id FROM articles WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            row = self.db.execute(
+                "SELECT article_id FROM entries WHERE url = ? AND article_id IS NOT NULL LIMIT 1",
+                (url,),
+            ).fetchone()
+        return int(row[0]) if row else None
+
+    def _feed_id(self, url: str) -> int:
+        if url not in self._feed_ids:
+            self.db.execute(
+                "INSERT INTO feeds (url, added_at) VALUES (?, ?) ON CONFLICT(url) DO NOTHING",
+                (url, iso_utc(time.time())),
+            )
+            row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
+            self._feed_ids[url] = int(row[0])
+        return self._feed_ids[url]
+
+
+def _close_crawl(crawler: Crawler, reason: str) -> None:
+    if crawler.engine is not None:
+        deferred_from_coro(crawler.engine.close_spider_async(reason=reason))

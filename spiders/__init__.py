@@ -1,0 +1,1 @@
+"""newsmon's spiders."""

@@ -1,0 +1,205 @@
+"""The feed spider: fetches feeds, follows their entry links, and yields what it found.
+
+It does no extraction and knows nothing of the database: pipelines do that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+
+from pipeline.decode import decode_page
+from pipeline.failures import describe, failure_status
+from pipeline.feedlist import FeedSource, load_feed_list
+from pipeline.feeds import FeedParseError, iso_utc, parse_feed
+from pipeline.items import ArticleItem, Entry, FeedItem
+from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+    from typing_extensions import Self
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class FeedSpider(Spider):
+    name = "feeds"
+
+    def __init__(
+        self,
+        feeds: list[FeedSource] | None = None,
+        max_entries: int = 500,
+        max_url_chars: int = 2048,
+        max_title_chars: int = 1000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.feeds = feeds or []
+        self.max_entries = max_entries
+        self.max_url_chars = max_url_chars
+        self.max_title_chars = max_title_chars
+        self._requested: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        settings = crawler.settings
+        urls = settings.getlist("NEWSMON_FEEDS")
+        if "feeds" not in kwargs:
+            kwargs["feeds"] = (
+                [FeedSource(url) for url in urls]
+                if urls
+                else load_feed_list(settings.get("NEWSMON_FEEDS_FILE"))
+            )
+        kwargs.setdefault("max_entries", settings.getint("NEWSMON_MAX_ENTRIES_PER_FEED"))
+        kwargs.setdefault("max_url_chars", settings.getint("NEWSMON_MAX_URL_CHARS"))
+        kwargs.setdefault("max_title_chars", settings.getint("NEWSMON_MAX_TITLE_CHARS"))
+        spider: Self = super().from_crawler(crawler, *args, **kwargs)
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        for feed in self.feeds:
+            yield Request(
+                feed.url,
+                callback=self.parse_feed,
+                errback=self.feed_failed,
+                cb_kwargs={"feed": feed},
+                dont_filter=True,
+                meta={"newsmon_kind": "feed"},
+            )
+
+    def parse_feed(self, response: Response, feed: FeedSource) -> Iterator[Any]:
+        headers = response.headers.to_unicode_dict()
+        lower_headers = {name.lower(): value for name, value in headers.items()}
+        item = FeedItem(
+            url=feed.url,
+            status="ok",
+            title=feed.title,
+            category=feed.category,
+            http_status=response.status,
+            fetched_at=iso_utc(time.time()),
+        )
+        try:
+            parsed = parse_feed(
+                response.body, response.url, lower_headers, max_entries=self.max_entries
+            )
+        except FeedParseError as exc:
+            item.status, item.error = exc.reason, str(exc)
+            self.logger.warning("Feed %s: %s", feed.url, exc)
+            yield item
+            return
+        item.title = parsed.title or feed.title
+        item.site_url = parsed.site_url
+        item.entries = parsed.total_entries
+        if parsed.total_entries > len(parsed.entries) and parsed.total_entries > self.max_entries:
+            item.error = f"{parsed.total_entries} entries, only the first {self.max_entries} read"
+        elif parsed.warning:
+            item.error = f"recovered from: {parsed.warning}"[:500]
+        if not parsed.entries:
+            item.status = "no_entries"
+        yield item
+        for entry in parsed.entries:
+            entry.feed_url = feed.url
+            yield from self.follow_entry(entry)
+
+    def follow_entry(self, entry: Entry) -> Iterator[Request | ArticleItem]:
+        """Request the entry's page, or yield an item from the entry when it cannot be fetched."""
+        if entry.title and len(entry.title) > self.max_title_chars:
+            entry.title = entry.title[: self.max_title_chars - 1] + "…"
+        link = entry.link
+        if not link:
+            yield ArticleItem(url=self.entry_key(entry), entry=entry, status="no_link")
+            return
+        if len(link) > self.max_url_chars:
+            yield ArticleItem(url=self.entry_key(entry), entry=entry, status="refused:url_too_long")
+            return
+        if scheme_of(link) not in FETCHABLE_SCHEMES:
+            yield ArticleItem(url=self.entry_key(entry), entry=entry, status="refused:scheme")
+            return
+        url = normalize_url(link)
+        if url in self._requested:
+            yield ArticleItem(url=url, entry=entry, status="seen")
+            return
+        self._requested.add(url)
+        yield Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            cb_kwargs={"entry": entry},
+            dont_filter=True,  # repeats are folded above, with their sightings kept
+            meta={"newsmon_kind": "article"},
+        )
+
+    def parse_article(self, response: Response, entry: Entry) -> Iterator[ArticleItem]:
+        requested = normalize_url(response.request.url if response.request else response.url)
+        item = ArticleItem(
+            url=normalize_url(response.url),
+            entry=entry,
+            status="fetched",
+            http_status=response.status,
+            fetched_at=iso_utc(time.time()),
+            requested_urls=[normalize_url(entry.link or requested)],
+        )
+        if not isinstance(response, TextResponse) or not _is_html(response):
+            item.status = "not_html"
+            item.error = f"content type {_content_type(response) or 'unknown'}"
+        else:
+            item.html = decode_page(response)
+        yield item
+
+    def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        entry: Entry = request.cb_kwargs["entry"]
+        status, http_status = failure_status(failure.value)
+        url = normalize_url(entry.link or request.url)
+        self.logger.info("Article %s not fetched: %s", url, status)
+        yield ArticleItem(
+            url=url,
+            entry=entry,
+            status=status,
+            http_status=http_status,
+            error=describe(failure.value),
+            fetched_at=iso_utc(time.time()),
+            requested_urls=[url],
+        )
+
+    def feed_failed(self, failure: Failure) -> Iterator[FeedItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        feed: FeedSource = request.cb_kwargs["feed"]
+        status, http_status = failure_status(failure.value)
+        self.logger.warning("Feed %s failed: %s (%s)", feed.url, status, describe(failure.value))
+        yield FeedItem(
+            url=feed.url,
+            status=status,
+            title=feed.title,
+            category=feed.category,
+            error=describe(failure.value),
+            http_status=http_status,
+            fetched_at=iso_utc(time.time()),
+        )
+
+    @staticmethod
+    def entry_key(entry: Entry) -> str:
+        """A stable identifier for an entry that has no fetchable link."""
+        basis = "\n".join([entry.feed_url, entry.guid or entry.link or entry.title or ""])
+        return "urn:newsmon:entry:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
+def _content_type(response: Response) -> str:
+    value = response.headers.get(b"Content-Type") or b""
+    return value.decode("latin-1").split(";", 1)[0].strip().lower()
+
+
+def _is_html(response: TextResponse) -> bool:
+    content_type = _content_type(response)
+    if content_type in HTML_TYPES:
+        return True
+    if content_type and not content_type.endswith("xml"):
+        return False
+    head = response.body[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head

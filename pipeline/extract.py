@@ -85,7 +85,6 @@ class ExtractPipeline:
         item.title = result["title"] or item.entry.title
         item.author = result["author"] or item.entry.author
         item.published = item.entry.published or _date_to_iso(result["date"])
-        item.language = result["language"] or item.entry.language
         item.site_name = result["site_name"]
         item.description = result["description"]
         item.canonical_url = result["canonical_url"]
@@ -93,8 +92,10 @@ class ExtractPipeline:
         if len(text) < self.min_text_chars:
             item.status = "no_text"
             item.error = f"main text too short ({len(text)} characters)"
+            item.language = item.entry.language
         else:
             item.status, item.text = "ok", text
+            item.language = result["language"] or item.entry.language
 
 
 def _date_to_iso(date: str | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -49,33 +49,50 @@ class AddressGuardMiddleware:
 
     async def process_request(self, request: Request) -> None:
         parsed = urlparse_cached(request)
-        scheme = parsed.scheme.lower()
-        if scheme not in FETCHABLE_SCHEMES:
-            self._refuse(request, "scheme", f"scheme {scheme or '(none)'!r} is not fetched")
-        host = parsed.hostname
-        if not host:
-            self._refuse(request, "scheme", "URL has no host")
-        port = parsed.port or (443 if scheme == "https" else 80)
-        for address in await self._resolve(host, port):
+        problem = scheme_problem(parsed.scheme, parsed.hostname)
+        if problem:
+            self._refuse(request, "scheme", problem)
+        assert parsed.hostname is not None
+        port = parsed.port or (443 if parsed.scheme.lower() == "https" else 80)
+        key = (parsed.hostname, port)
+        if key not in self._resolved:
+            self._resolved[key] = await maybe_deferred_to_future(
+                deferToThread(resolve_host, parsed.hostname, port)
+            )
+        problem = self.address_problem(parsed.hostname, self._resolved[key])
+        if problem:
+            self._refuse(request, "private", problem)
+
+    def address_problem(self, host: str, addresses: list[str]) -> str | None:
+        """Why connecting to ``host`` at these addresses is refused, or None."""
+        for address in addresses:
             reason = self.policy.refusal(address)
             if reason:
-                self._refuse(
-                    request, "private", f"{host} resolves to {reason} address {address}"
-                )
-
-    async def _resolve(self, host: str, port: int) -> list[str]:
-        key = (host, port)
-        if key not in self._resolved:
-            try:
-                infos: list[Any] = await maybe_deferred_to_future(
-                    deferToThread(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
-                )
-            except (OSError, UnicodeError):
-                return []  # the download fails with its own DNS error, recorded as such
-            self._resolved[key] = sorted({info[4][0] for info in infos})
-        return self._resolved[key]
+                return f"{host} resolves to {reason} address {address}"
+        return None
 
     def _refuse(self, request: Request, reason: str, detail: str) -> None:
         self.stats.inc_value(f"newsmon/refused/{reason}")
         logger.info("Refused %s: %s", request.url, detail)
         raise RefusedRequest(reason, f"refused {request.url}: {detail}")
+
+
+def scheme_problem(scheme: str, host: str | None) -> str | None:
+    if scheme.lower() not in FETCHABLE_SCHEMES:
+        return f"scheme {scheme or '(none)'!r} is not fetched"
+    if not host:
+        return "URL has no host"
+    return None
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, the way the connection will resolve it.
+
+    Numeric spellings (``2130706433``, ``0x7f.1``) resolve to what they spell. A name that does
+    not resolve gives an empty list: the download then fails with its own DNS error.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]) for info in infos})

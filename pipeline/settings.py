@@ -46,6 +46,8 @@ DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 DNS_TIMEOUT = 20
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 2
+# Giving up on one page is an outcome we record, not an error of the crawl.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 # A server that stalled once usually stalls again: time-outs are not retried.
 RETRY_EXCEPTIONS = [
     "scrapy.exceptions.CannotResolveHostError",

@@ -1,0 +1,105 @@
+"""Shared fixtures: the mock news site, a canary server, and one full crawl of the site."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.mockserver import MockServer, fill_placeholders
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SITE = FIXTURES / "site"
+# Settings that make test crawls fast; politeness is tested by its own settings, not by waiting.
+FAST = [
+    "-s", "DOWNLOAD_DELAY=0",
+    "-s", "AUTOTHROTTLE_ENABLED=False",
+    "-s", "NEWSMON_EXTRACT_WORKERS=1",
+    "-s", "DOWNLOAD_TIMEOUT=10",
+    "-s", "LOG_LEVEL=INFO",
+]  # fmt: skip
+SITE_FEEDS = [
+    "world.rss",
+    "russian.xml",
+    "ukrainian.atom",
+    "latin1.xml",
+    "utf16.xml",
+    "science.rdf",
+    "feed.json",
+    "broken.xml",
+    "gzipped.xml",
+    "not-a-feed.html",
+    "empty.xml",
+    "garbage.xml",
+]
+
+
+def fixture_bytes(path: str, base: str = "http://news.test", canary: str = "http://canary.test") -> bytes:
+    """A fixture file with its placeholders filled in, as the mock server would serve it."""
+    return fill_placeholders((SITE / path).read_bytes(), {"base": base, "canary": canary})
+
+
+def run_newsmon(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the ``newsmon`` command line in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@dataclass
+class Canary:
+    server: MockServer
+    log: Path
+
+    def hits(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+@pytest.fixture(scope="session")
+def canary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Canary]:
+    """A server on a second loopback address that no crawl may reach."""
+    root = tmp_path_factory.mktemp("canary")
+    log = root / "requests.log"
+    with MockServer(root, host="127.0.0.3", log=log) as server:
+        yield Canary(server, log)
+
+
+@pytest.fixture(scope="session")
+def site(canary: Canary) -> Iterator[MockServer]:
+    with MockServer(SITE, values={"canary": canary.server.base}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def feeds_file(site: MockServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("feeds") / "feeds.txt"
+    lines = ["# the test site's feeds", *(site.url(f"feeds/{name}") for name in SITE_FEEDS)]
+    lines.append(site.url("status/500"))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class Crawl:
+    db: Path
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="session")
+def crawl(feeds_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
+    """One full crawl of the test site, allowed on 127.0.0.1 only."""
+    db = tmp_path_factory.mktemp("crawl") / "news.db"
+    args = ["crawl", "--feeds", str(feeds_file), "--db", str(db), "--allow-private", "127.0.0.1"]
+    result = run_newsmon(*args, *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Crawl(db, result)

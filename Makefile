@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 DB ?= data/news.db
 FEEDS ?= feeds.opml
 PORT ?= 8001
+comma := ,
 
 .PHONY: all install test lint fmt run crawl serve demo bench clean
 
@@ -50,9 +51,12 @@ serve: install
 demo: install
 	$(BIN)/python -m pipeline.demo --db data/demo.db --port $(PORT)
 
-# Throughput benchmark; FEEDS=path/to/feeds.opml crawls another (loopback) news web.
+# Throughput benchmark on the demo site, or on another news web on loopback:
+#   make bench FEEDS=/tmp/nr/feeds.opml ALLOW=127.0.0.0/8
 bench: install
-	$(BIN)/python -m benchmarks.crawl_bench $(if $(BENCH_FEEDS),--feeds $(BENCH_FEEDS)) $(if $(ALLOW),--allow-private $(ALLOW))
+	$(BIN)/python -m benchmarks.crawl_bench \
+		$(if $(filter command line,$(origin FEEDS)),--feeds $(FEEDS)) \
+		$(foreach net,$(subst $(comma), ,$(ALLOW)),--allow-private $(net))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

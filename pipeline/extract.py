@@ -19,9 +19,10 @@ from pipeline.failures import describe
 from pipeline.items import ArticleItem
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class ExtractPipeline:
         try:
             future = self.executor.submit(extract_article, html, item.url)
             result = await asyncio.wrap_future(future)
-        except Exception as exc:  # a crashed worker must cost one article, not the crawl
+        except Exception as exc:  # noqa: BLE001 (a crashed worker must cost one article, not the crawl)
             logger.warning("Extraction failed for %s: %s", item.url, describe(exc))
             item.status, item.error = "extract_failed", describe(exc)
             self.stats.inc_value("newsmon/extract/failed")

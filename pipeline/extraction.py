@@ -8,7 +8,7 @@ from typing import Any
 
 import py3langid
 import trafilatura
-from trafilatura.settings import Extractor
+from trafilatura.settings import Document, Extractor
 
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
 # record in the database, not an error of the crawl.
@@ -28,7 +28,7 @@ def extractor_options() -> Extractor:
 def extract_article(html: str, url: str) -> dict[str, Any] | None:
     """Extract body text and metadata from a decoded HTML page; None when there is nothing."""
     document = trafilatura.bare_extraction(html, url=url, options=extractor_options())
-    if document is None:
+    if not isinstance(document, Document):
         return None
     text = (document.text or "").strip()
     return {

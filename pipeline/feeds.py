@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-from feedparser.datetimes import _parse_date
 import lxml.html
+from feedparser.datetimes import _parse_date
 
 from pipeline.items import Entry
 

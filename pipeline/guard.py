@@ -19,10 +19,11 @@ from pipeline.addresses import AddressPolicy
 from pipeline.urls import FETCHABLE_SCHEMES
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 STALL_MS = 100
 

@@ -10,7 +10,7 @@ migrations = Migrations("newsmon")
 
 @migrations()
 def create_feeds(db: Database) -> None:
-    db["feeds"].create(  # type: ignore[union-attr]
+    db.table("feeds").create(
         {
             "id": int,
             "url": str,
@@ -28,12 +28,12 @@ def create_feeds(db: Database) -> None:
         pk="id",
         not_null={"url"},
     )
-    db["feeds"].create_index(["url"], unique=True)
+    db.table("feeds").create_index(["url"], unique=True)
 
 
 @migrations()
 def create_articles(db: Database) -> None:
-    db["articles"].create(  # type: ignore[union-attr]
+    db.table("articles").create(
         {
             "id": int,
             "url": str,
@@ -59,15 +59,15 @@ def create_articles(db: Database) -> None:
         not_null={"url", "status", "first_seen_at"},
         foreign_keys=[("feed_id", "feeds", "id"), ("duplicate_of", "articles", "id")],
     )
-    db["articles"].create_index(["url"], unique=True)
-    db["articles"].create_index(["published"])
-    db["articles"].create_index(["status"])
-    db["articles"].create_index(["feed_id"])
+    db.table("articles").create_index(["url"], unique=True)
+    db.table("articles").create_index(["published"])
+    db.table("articles").create_index(["status"])
+    db.table("articles").create_index(["feed_id"])
 
 
 @migrations()
 def create_entries(db: Database) -> None:
-    db["entries"].create(  # type: ignore[union-attr]
+    db.table("entries").create(
         {
             "id": int,
             "feed_id": int,
@@ -83,14 +83,14 @@ def create_entries(db: Database) -> None:
         not_null={"feed_id", "first_seen_at"},
         foreign_keys=[("feed_id", "feeds", "id"), ("article_id", "articles", "id")],
     )
-    db["entries"].create_index(["feed_id", "article_id"], unique=True)
-    db["entries"].create_index(["article_id"])
-    db["entries"].create_index(["url"])
+    db.table("entries").create_index(["feed_id", "article_id"], unique=True)
+    db.table("entries").create_index(["article_id"])
+    db.table("entries").create_index(["url"])
 
 
 @migrations()
 def create_crawl_runs(db: Database) -> None:
-    db["crawl_runs"].create(  # type: ignore[union-attr]
+    db.table("crawl_runs").create(
         {
             "id": int,
             "started_at": str,
@@ -118,4 +118,4 @@ def create_crawl_runs(db: Database) -> None:
 
 @migrations()
 def enable_articles_fts(db: Database) -> None:
-    db["articles"].enable_fts(["title", "text"], create_triggers=True)  # type: ignore[union-attr]
+    db.table("articles").enable_fts(["title", "text"], create_triggers=True)

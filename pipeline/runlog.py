@@ -13,9 +13,10 @@ from pipeline.db import open_db
 from pipeline.feeds import iso_utc
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,14 @@ class RunLog:
         extension = cls(crawler.settings.get("NEWSMON_DB_PATH"), crawler.stats)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.request_scheduled, signal=signals.request_scheduled)
         return extension
+
+    def request_scheduled(self, request: Request) -> None:
+        """Note when the page phase begins: the first article request."""
+        if request.meta.get("newsmon_kind") == "article":
+            if self.stats.get_value("newsmon/pages/first_at") is None:
+                self.stats.set_value("newsmon/pages/first_at", time.time())
 
     def spider_opened(self) -> None:
         db = open_db(self.db_path)
@@ -53,6 +61,7 @@ class RunLog:
     def spider_closed(self, reason: str) -> None:
         if self.run_id is None:
             return
+        self.stats.set_value("newsmon/pages/last_at", time.time())
         row = run_summary(self.stats.get_stats(), reason)
         db = open_db(self.db_path)
         try:

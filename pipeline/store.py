@@ -19,10 +19,11 @@ from pipeline.feeds import iso_utc
 from pipeline.items import ArticleItem, FeedItem
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 

@@ -70,6 +70,10 @@ def normalize_url(url: str) -> str:
         port = None
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not is_tracking_param(k)
+        ]
     )
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

@@ -21,9 +21,10 @@ from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
-    from typing_extensions import Self
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -74,8 +75,10 @@ class FeedSpider(Spider):
             )
 
     def parse_feed(self, response: Response, feed: FeedSource) -> Iterator[Any]:
-        headers = response.headers.to_unicode_dict()
-        lower_headers = {name.lower(): value for name, value in headers.items()}
+        lower_headers = {
+            name.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
+            for name, values in response.headers.items()
+        }
         item = FeedItem(
             url=feed.url,
             status="ok",
@@ -155,7 +158,8 @@ class FeedSpider(Spider):
     def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         request = failure.request  # type: ignore[attr-defined]
         entry: Entry = request.cb_kwargs["entry"]
-        status, http_status = failure_status(failure.value)
+        error = _error_of(failure)
+        status, http_status = failure_status(error)
         url = normalize_url(entry.link or request.url)
         self.logger.info("Article %s not fetched: %s", url, status)
         yield ArticleItem(
@@ -163,7 +167,7 @@ class FeedSpider(Spider):
             entry=entry,
             status=status,
             http_status=http_status,
-            error=describe(failure.value),
+            error=describe(error),
             fetched_at=iso_utc(time.time()),
             requested_urls=[url],
         )
@@ -171,14 +175,15 @@ class FeedSpider(Spider):
     def feed_failed(self, failure: Failure) -> Iterator[FeedItem]:
         request = failure.request  # type: ignore[attr-defined]
         feed: FeedSource = request.cb_kwargs["feed"]
-        status, http_status = failure_status(failure.value)
-        self.logger.warning("Feed %s failed: %s (%s)", feed.url, status, describe(failure.value))
+        error = _error_of(failure)
+        status, http_status = failure_status(error)
+        self.logger.warning("Feed %s failed: %s (%s)", feed.url, status, describe(error))
         yield FeedItem(
             url=feed.url,
             status=status,
             title=feed.title,
             category=feed.category,
-            error=describe(failure.value),
+            error=describe(error),
             http_status=http_status,
             fetched_at=iso_utc(time.time()),
         )
@@ -188,6 +193,10 @@ class FeedSpider(Spider):
         """A stable identifier for an entry that has no fetchable link."""
         basis = "\n".join([entry.feed_url, entry.guid or entry.link or entry.title or ""])
         return "urn:newsmon:entry:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
+def _error_of(failure: Failure) -> BaseException:
+    return failure.value if failure.value is not None else RuntimeError("unknown failure")
 
 
 def _content_type(response: Response) -> str:

@@ -39,7 +39,9 @@ SITE_FEEDS = [
 ]
 
 
-def fixture_bytes(path: str, base: str = "http://news.test", canary: str = "http://canary.test") -> bytes:
+def fixture_bytes(
+    path: str, base: str = "http://news.test", canary: str = "http://canary.test"
+) -> bytes:
     """A fixture file with its placeholders filled in, as the mock server would serve it."""
     return fill_placeholders((SITE / path).read_bytes(), {"base": base, "canary": canary})
 

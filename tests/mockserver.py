@@ -22,7 +22,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 CONTENT_TYPES = {
@@ -123,7 +123,7 @@ class SiteServer(ThreadingHTTPServer):
         super().__init__(address, SiteHandler)
         self.root = root.resolve()
         host, port = self.server_address[:2]
-        self.base = f"http://{host}:{port}"
+        self.base = f"http://{host!s}:{port}"
         self.values = {"base": self.base, **values}
         self.log = log
         self._seen: set[str] = set()
@@ -164,11 +164,9 @@ class MockServer:
         self.base = ""
         self.process: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> MockServer:
+    def __enter__(self) -> Self:
         cwd = Path(__file__).resolve().parent.parent
-        self.process = subprocess.Popen(
-            self.command, stdout=subprocess.PIPE, text=True, cwd=cwd
-        )
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True, cwd=cwd)
         assert self.process.stdout is not None
         self.base = self.process.stdout.readline().strip()
         if not self.base.startswith("http://"):

@@ -97,5 +97,7 @@ def test_guard_admits_allowed_network_after_resolution() -> None:
         ("http", None, True),
     ],
 )
-def test_only_http_urls_with_a_host_are_fetched(scheme: str, host: str | None, refused: bool) -> None:
+def test_only_http_urls_with_a_host_are_fetched(
+    scheme: str, host: str | None, refused: bool
+) -> None:
     assert bool(scheme_problem(scheme, host)) is refused

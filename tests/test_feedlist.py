@@ -62,7 +62,9 @@ def test_plain_list_with_comments_and_bom(tmp_path: Path) -> None:
         (b"\xff\xfe\x00garbage", "must be UTF-8"),
     ],
 )
-def test_unusable_lists_get_a_clear_error(tmp_path: Path, content: str | bytes, message: str) -> None:
+def test_unusable_lists_get_a_clear_error(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
     with pytest.raises(FeedListError, match=message):
         load_feed_list(write(tmp_path, content))
 

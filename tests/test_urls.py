@@ -15,7 +15,10 @@ from pipeline.urls import normalize_url
             "https://example.com/n.html?utm_source=rss&utm_medium=feed&id=42&fbclid=x",
             "https://example.com/n.html?id=42",
         ),
-        ("https://example.com/n.html?at_medium=RSS&at_campaign=KARANGA", "https://example.com/n.html"),
+        (
+            "https://example.com/n.html?at_medium=RSS&at_campaign=KARANGA",
+            "https://example.com/n.html",
+        ),
         ("https://example.com/n.html?b=2&a=1", "https://example.com/n.html?b=2&a=1"),
         (" https://example.com/новости ", "https://example.com/новости"),
         ("file:///etc/passwd", "file:///etc/passwd"),

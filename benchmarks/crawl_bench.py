@@ -1,0 +1,138 @@
+"""Crawl benchmark: end-to-end articles per second against trafilatura alone on the same pages.
+
+By default it crawls the demo site (``tests/fixtures/site``, a handful of pages: a smoke test).
+For real figures give it a larger news web on loopback, e.g. the newsroom simulator's OPML:
+
+    make bench FEEDS=/tmp/nr/feeds.opml ALLOW=127.0.0.0/8
+
+Politeness (per-host delay and concurrency) is relaxed for the benchmark because every host is
+on loopback; the output says so. Real crawls keep the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+BENCH_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS": "64",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def demo_feeds(tmp: Path) -> tuple[subprocess.Popen[str], Path]:
+    from pipeline.demo import FEEDS, start_site
+
+    site, base = start_site()
+    feeds = tmp / "feeds.txt"
+    feeds.write_text("".join(f"{base}/feeds/{name}\n" for name in FEEDS))
+    return site, feeds
+
+
+def run_crawl(feeds: Path, db: Path, allow: list[str], workers: int) -> dict[str, Any]:
+    command = [sys.executable, "-m", "pipeline", "crawl", "--feeds", str(feeds), "--db", str(db)]
+    for network in allow:
+        command += ["--allow-private", network]
+    settings = {**BENCH_SETTINGS, "NEWSMON_EXTRACT_WORKERS": str(workers)}
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"crawl failed ({result.returncode}): {result.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_seconds": wall, "cpu_seconds": cpu, "max_rss_mb": after.ru_maxrss / 1024}
+
+
+def crawl_figures(db: Path) -> dict[str, Any]:
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("select count(*) from articles where status = 'ok'").fetchone()
+        (stats_json,) = conn.execute("select stats from crawl_runs order by id desc").fetchone()
+        urls = [u for (u,) in conn.execute("select url from articles where status = 'ok'")]
+    stats = json.loads(stats_json)
+    return {
+        "articles_with_text": stored,
+        "urls": urls,
+        "reactor_max_lag_ms": stats.get("newsmon/reactor/max_lag_ms"),
+        "reactor_stalls_over_100ms": stats.get("newsmon/reactor/stalls_over_100ms"),
+        "page_phase_seconds": page_phase(stats),
+    }
+
+
+def page_phase(stats: dict[str, Any]) -> float | None:
+    first, last = stats.get("newsmon/pages/first_at"), stats.get("newsmon/pages/last_at")
+    return float(last) - float(first) if first and last else None
+
+
+def baseline(urls: list[str]) -> dict[str, Any]:
+    """Plain ``trafilatura.extract`` with default options, one process, on the same pages."""
+    import trafilatura
+
+    pages = []
+    for url in urls:
+        with urllib.request.urlopen(url, timeout=30) as response:  # loopback only: crawled URLs
+            charset = response.headers.get_content_charset() or "utf-8"
+            pages.append(response.read().decode(charset, errors="replace"))
+    started = time.process_time()
+    for html in pages:
+        trafilatura.extract(html)
+    cpu = time.process_time() - started
+    return {"pages": len(pages), "cpu_seconds": cpu, "pages_per_second": len(pages) / cpu if cpu else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=Path, help="feed list (OPML or URLs); default: the demo site")
+    parser.add_argument("--allow-private", action="append", default=[], metavar="NET")
+    parser.add_argument("--workers", type=int, default=0, help="extraction processes (0: one per core)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        site = None
+        feeds, allow = args.feeds, args.allow_private
+        if feeds is None:
+            site, feeds = demo_feeds(tmp)
+            allow = ["127.0.0.1/32"]
+        try:
+            run = run_crawl(feeds, tmp / "bench.db", allow, args.workers)
+            figures = crawl_figures(tmp / "bench.db")
+            base = baseline(figures.pop("urls"))
+        finally:
+            if site is not None:
+                site.kill()
+                site.wait()
+    stored = figures["articles_with_text"]
+    phase = figures["page_phase_seconds"] or run["wall_seconds"]
+    rate = stored / phase if phase else 0.0
+    report = {
+        "cores": os.cpu_count(),
+        "politeness": "relaxed for loopback: " + ", ".join(f"{k}={v}" for k, v in BENCH_SETTINGS.items()),
+        "crawl": {**run, **figures, "articles_per_second_page_phase": rate},
+        "baseline_trafilatura": base,
+        "ratio_to_baseline": rate / base["pages_per_second"] if base["pages_per_second"] else None,
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The command line: help, argument errors, feed management, and ``scrapy crawl feeds``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from tests.conftest import FAST, ROOT, SITE, run_newsmon
+from tests.mockserver import MockServer
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += all_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(cli), ids=lambda c: " ".join(c) or "newsmon")
+def test_every_command_has_help_with_an_example(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--feeds", "{tmp}/list.csv"], "Error: {tmp}/list.csv: XML but not OPML"),
+        (["--feeds", "{tmp}/missing.opml"], "Error: cannot read feed list"),
+        (
+            ["--feeds", "{tmp}/ok.txt", "--allow-private", "localhost"],
+            "not an IP address or network",
+        ),
+        (["--feeds", "{tmp}/ok.txt", "-s", "NOEQUALS"], "expected NAME=VALUE"),
+        ([], "no feeds to crawl"),
+    ],
+)
+def test_crawl_that_cannot_run_exits_non_zero_with_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "list.csv").write_text("<rss/>")
+    (tmp_path / "ok.txt").write_text("https://example.org/feed\n")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(cli, ["crawl", "--db", str(tmp_path / "x.db"), *args])
+    assert result.exit_code != 0
+    (error,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert message.replace("{tmp}", str(tmp_path)) in error
+
+
+def test_feeds_import_and_list(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["feeds", "import", str(ROOT / "feeds.opml"), "--db", db])
+    assert result.exit_code == 0, result.output
+    imported = int(result.output.split()[0])
+    assert imported >= 10
+    again = runner.invoke(cli, ["feeds", "import", str(ROOT / "feeds.opml"), "--db", db])
+    assert again.output.startswith("0 new feeds")
+    listed = json.loads(runner.invoke(cli, ["feeds", "list", "--db", db, "--json"]).output)
+    assert len(listed) == imported
+    meduza = next(f for f in listed if f["url"] == "https://meduza.io/rss/all")
+    assert (meduza["title"], meduza["category"]) == ("Meduza", "Russia")
+    table = runner.invoke(cli, ["feeds", "list", "--db", db]).output
+    assert "never fetched" in table
+
+
+def test_crawl_uses_the_stored_feed_list(site: MockServer, tmp_path: Path) -> None:
+    db = tmp_path / "stored.db"
+    feeds = tmp_path / "feeds.opml"
+    feeds.write_text(
+        '<opml version="2.0"><body><outline text="Science">'
+        f'<outline type="rss" text="Science" xmlUrl="{site.url("feeds/science.rdf")}"/>'
+        "</outline></body></opml>"
+    )
+    assert run_newsmon("feeds", "import", str(feeds), "--db", str(db)).returncode == 0
+    result = run_newsmon("crawl", "--db", str(db), "--allow-private", "127.0.0.1/32", *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select category, last_status from feeds").fetchall() == [
+            ("Science", "ok")
+        ]
+        assert conn.execute("select count(*) from articles where status = 'ok'").fetchone() == (1,)
+
+
+def test_scrapy_crawl_feeds_from_the_project_root(site: MockServer, tmp_path: Path) -> None:
+    db = tmp_path / "scrapy.db"
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text(site.url("feeds/russian.xml") + "\n")
+    settings = [
+        f"NEWSMON_FEEDS_FILE={feeds}",
+        f"NEWSMON_DB_PATH={db}",
+        "NEWSMON_ALLOW_PRIVATE=127.0.0.1",
+    ]
+    command = [sys.executable, "-m", "scrapy", "crawl", "feeds"]
+    for setting in settings + [s for s in FAST if s != "-s"]:
+        command += ["-s", setting]
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        titles = {t for (t,) in conn.execute("select title from articles where status = 'ok'")}
+    assert titles == {
+        "На границе с Казахстаном выросли очереди",
+        "В Алматы открылся центр помощи для приезжих",
+    }
+
+
+def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code != 0
+    assert "no database at" in result.output
+
+
+def test_fixture_site_is_only_bound_to_loopback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.mockserver", "--root", str(SITE), "--host", "0.0.0.0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0

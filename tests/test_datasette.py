@@ -1,0 +1,65 @@
+"""The datasette side: metadata, facets, full-text search and saved queries on a crawled database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from datasette.app import Datasette
+
+from pipeline.api import datasette_metadata, serve_command
+from tests.conftest import Crawl
+
+
+def get_json(db: Path, path: str) -> Any:
+    async def fetch() -> Any:
+        ds = Datasette([str(db)], metadata=datasette_metadata(db.stem))
+        response = await ds.client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        return response.json()
+
+    return asyncio.run(fetch())
+
+
+def test_articles_table_is_sorted_newest_first_with_facets(crawl: Crawl) -> None:
+    data = get_json(crawl.db, f"/{crawl.db.stem}/articles.json?_shape=objects&_extra=facet_results")
+    published = [r["published"] for r in data["rows"] if r["published"]]
+    assert published == sorted(published, reverse=True)
+    facets = data["facet_results"]
+    facet_names = set(facets["results"]) if "results" in facets else set(facets)
+    assert {"language", "site_name", "status", "feed_id"} <= facet_names
+
+
+def test_table_search_and_saved_queries(crawl: Crawl) -> None:
+    name = crawl.db.stem
+    found = get_json(crawl.db, f"/{name}/articles.json?_search=Kazakh&_shape=objects")
+    assert found["rows"] and all(
+        "Kazakh" in (r["title"] + (r["text"] or "")) for r in found["rows"]
+    )
+    search = get_json(
+        crawl.db, f"/{name}/search.json?q=%D0%B7%D0%B5%D1%80%D0%BD%D0%B0&_shape=objects"
+    )
+    assert sorted(r["url"].rsplit("/", 1)[1] for r in search["rows"]) == [
+        "uk-grain.html",
+        "uk-grain.html?id=7&ref=broken",
+    ]
+    for query in ("latest", "feed_health", "missing_text"):
+        assert get_json(crawl.db, f"/{name}/{query}.json?_shape=objects")["rows"], query
+
+
+def test_every_table_and_column_is_described() -> None:
+    tables = datasette_metadata("news")["databases"]["news"]["tables"]
+    from pipeline.migrations import migrations  # noqa: F401 (the schema the metadata describes)
+
+    for table in ("articles", "feeds", "entries", "crawl_runs"):
+        assert tables[table]["description"]
+
+
+def test_serve_binds_loopback_with_metadata(crawl: Crawl) -> None:
+    command = serve_command(crawl.db, "127.0.0.1", 8123)
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    metadata = json.loads(Path(command[command.index("--metadata") + 1]).read_text())
+    assert metadata["title"] == "newsmon"
+    assert crawl.db.stem in metadata["databases"]

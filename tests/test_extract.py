@@ -1,0 +1,108 @@
+"""Extraction: the worker function on fixture pages, and the pipeline's decisions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from scrapy.utils.test import get_crawler
+
+from pipeline.extract import ExtractPipeline
+from pipeline.extraction import detect_language, extract_article
+from pipeline.items import ArticleItem, Entry
+from tests.conftest import fixture_bytes
+
+BASE = "http://news.test"
+
+
+def page(name: str) -> str:
+    return fixture_bytes(f"news/{name}", BASE).decode("utf-8")
+
+
+def test_extracts_body_paragraphs_and_metadata() -> None:
+    result = extract_article(page("en-border.html"), f"{BASE}/news/en-border.html")
+    assert result is not None
+    text = result["text"]
+    assert text.count("\n") >= 4  # paragraphs are kept apart
+    assert "Hundreds of cars stood in a line" in text
+    assert "would look for remote work in the meantime." in text
+    for boilerplate in ("All rights reserved", "Markets close higher", "About us"):
+        assert boilerplate not in text
+    assert result["title"] == "Queues grow at the Kazakh border as men leave Russia"
+    assert result["author"] == "Dana Serikova"
+    assert result["date"] == "2022-09-25"
+    assert result["language"] == "en"
+    assert result["site_name"] == "Steppe Courier"
+    assert result["canonical_url"] == f"{BASE}/news/en-border.html"
+    assert result["image"] == f"{BASE}/img/en-border.jpg"
+    assert result["description"].startswith("Hundreds of cars")
+
+
+@pytest.mark.parametrize(
+    ("name", "language", "phrase"),
+    [
+        ("ru-border.html", "ru", "выстроилась очередь из автомобилей"),
+        ("uk-grain.html", "uk", "відновили відвантаження зерна"),
+    ],
+)
+def test_cyrillic_pages(name: str, language: str, phrase: str) -> None:
+    result = extract_article(page(name), f"{BASE}/news/{name}")
+    assert result is not None
+    assert phrase in result["text"]
+    assert result["language"] == language
+
+
+def test_language_detection() -> None:
+    assert detect_language("Мужчины призывного возраста пытаются выехать из страны.") == "ru"
+
+
+def make_pipeline(min_text_chars: int = 200) -> ExtractPipeline:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    return ExtractPipeline(
+        crawler.stats, workers=1, tasks_per_worker=10, min_text_chars=min_text_chars
+    )
+
+
+def fetched(name: str) -> ArticleItem:
+    entry = Entry(feed_url=f"{BASE}/f", link=f"{BASE}/news/{name}", title="Feed title", language="en",
+                  published="2022-09-25T08:30:00Z")  # fmt: skip
+    return ArticleItem(url=f"{BASE}/news/{name}", entry=entry, status="fetched", html=page(name))
+
+
+def test_short_text_is_no_text_with_the_reason() -> None:
+    pipeline = make_pipeline()
+    item = fetched("empty.html")
+    pipeline.apply(item, extract_article(item.html or "", item.url))
+    assert (item.status, item.text) == ("no_text", None)
+    assert item.error and "too short" in item.error
+    assert item.title == "Photo gallery"
+    assert item.language == "en"  # the feed's, not a guess from ten characters
+
+
+def test_feed_date_wins_over_the_page_date() -> None:
+    pipeline = make_pipeline()
+    item = fetched("en-study.html")
+    pipeline.apply(item, extract_article(item.html or "", item.url))
+    assert item.status == "ok"
+    assert item.published == "2022-09-25T08:30:00Z"
+
+
+def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
+    pipeline = make_pipeline()
+    pipeline.open_spider()
+    try:
+        item = fetched("uk-grain.html")
+
+        async def process() -> ArticleItem:
+            result: ArticleItem = await pipeline.process_item(item)
+            return result
+
+        result = asyncio.run(process())
+    finally:
+        pipeline.close_spider()
+    assert result.status == "ok"
+    assert result.html is None
+    assert result.language == "uk"
+    assert result.text and "Порти Одеської області" in result.text

@@ -1,0 +1,156 @@
+"""Parsing feed bytes: formats, encodings declared in HTTP only, in XML only, by BOM, or wrongly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.feeds import FeedParseError, html_to_text, parse_feed
+from tests.conftest import fixture_bytes
+
+BASE = "http://news.test"
+
+
+def parse(name: str, content_type: str | None, **kwargs: int) -> object:
+    headers = {"content-type": content_type} if content_type else {}
+    return parse_feed(fixture_bytes(f"feeds/{name}"), f"{BASE}/feeds/{name}", headers, **kwargs)
+
+
+def test_rss2_entries_links_and_dates() -> None:
+    feed = parse_feed(fixture_bytes("feeds/world.rss"), f"{BASE}/feeds/world.rss", {})
+    assert feed.format == "rss20"
+    assert feed.title == "Steppe Courier: World"
+    assert feed.language == "en"
+    first = feed.entries[0]
+    assert first.title == "Queues grow at the Kazakh border as men leave Russia"
+    assert first.link == f"{BASE}/news/en-border.html?utm_source=rss&utm_medium=feed"
+    assert first.guid == "urn:sc:1"
+    assert first.published == "2022-09-25T08:30:00Z"
+    # HTML in the summary is stored as text; the script is gone entirely.
+    assert first.summary == "Hundreds of cars stood in line."
+    # A relative link is resolved against the feed's URL.
+    assert feed.entries[1].link == f"{BASE}/news/en-study.html"
+    by_title = {e.title: e for e in feed.entries}
+    assert by_title["Brief: no link for this one"].link is None
+    assert by_title["A local file"].link is not None
+
+
+def test_windows_1251_declared_only_in_the_xml() -> None:
+    feed = parse_feed(
+        fixture_bytes("feeds/russian.xml"),
+        f"{BASE}/feeds/russian.xml",
+        {"content-type": "application/rss+xml"},
+    )
+    assert feed.title == "Степной вестник"
+    assert [e.title for e in feed.entries] == [
+        "На границе с Казахстаном выросли очереди",
+        "В Алматы открылся центр помощи для приезжих",
+    ]
+
+
+def test_iso_8859_1_declared_only_in_http() -> None:
+    feed = parse_feed(
+        fixture_bytes("feeds/latin1.xml"),
+        f"{BASE}/feeds/latin1.xml",
+        {"content-type": "application/rss+xml; charset=ISO-8859-1"},
+    )
+    assert feed.title == "Revista Económica"
+    assert feed.entries[0].title == "Rios da Ásia Central perdem água dos glaciares"
+
+
+def test_utf16_with_bom() -> None:
+    feed = parse_feed(fixture_bytes("feeds/utf16.xml"), f"{BASE}/feeds/utf16.xml", {})
+    assert feed.title == "Вести в UTF-16"
+    assert feed.entries[0].link == f"{BASE}/news/ru-border.html"
+
+
+def test_gzip_body_without_content_encoding_is_sniffed() -> None:
+    body = fixture_bytes("feeds/gzipped.xml")
+    assert body[:2] == b"\x1f\x8b"
+    feed = parse_feed(
+        body, f"{BASE}/feeds/gzipped.xml", {"content-type": "text/xml; charset=ISO-8859-1"}
+    )
+    assert feed.entries[0].title == "Rios da Ásia Central perdem água dos glaciares"
+
+
+def test_gzip_bomb_in_a_feed_is_refused() -> None:
+    import gzip
+
+    bomb = gzip.compress(b"<rss>" + b" " * 5_000_000)
+    with pytest.raises(FeedParseError) as info:
+        parse_feed(bomb, f"{BASE}/bomb.xml", {}, max_body=1_000_000)
+    assert info.value.reason == "too_large"
+
+
+def test_atom_with_html_title() -> None:
+    feed = parse_feed(fixture_bytes("feeds/ukrainian.atom"), f"{BASE}/feeds/ukrainian.atom", {})
+    assert feed.format == "atom10"
+    assert feed.language == "uk"
+    assert feed.entries[0].title == "Одеські порти відновили відвантаження зерна"
+    assert feed.entries[1].title == "Queues grow at the Kazakh border as men leave Russia (English)"
+    assert feed.entries[1].published == "2022-09-25T09:00:00Z"
+
+
+def test_rss1_rdf() -> None:
+    feed = parse_feed(fixture_bytes("feeds/science.rdf"), f"{BASE}/feeds/science.rdf", {})
+    assert feed.format == "rss10"
+    assert feed.entries[0].link == f"{BASE}/news/en-study.html"
+    assert feed.entries[0].published == "2023-03-14T10:00:00Z"
+
+
+def test_json_feed() -> None:
+    feed = parse("feed.json", "application/feed+json")
+    assert feed.format == "json1"  # type: ignore[attr-defined]
+    first = feed.entries[0]  # type: ignore[attr-defined]
+    assert first.guid == "jf-1"
+    assert first.author == "Aru Temirova"
+    assert first.summary == "Rivers are losing glacier water."
+    assert first.published == "2023-03-14T10:00:00Z"
+
+
+def test_ill_formed_feed_is_recovered_with_a_warning() -> None:
+    feed = parse_feed(fixture_bytes("feeds/broken.xml"), f"{BASE}/feeds/broken.xml", {})
+    assert feed.warning
+    assert feed.entries[0].title == "Tariffs & trade: a broken feed still has news"
+    assert feed.entries[0].link == f"{BASE}/news/uk-grain.html?id=7&ref=broken"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "reason"),
+    [
+        ("not-a-feed.html", "text/html", "not_a_feed"),
+        ("empty.xml", "application/xml", "empty"),
+        ("garbage.xml", "application/xml", "parse_error"),
+    ],
+)
+def test_what_is_not_a_feed(name: str, content_type: str, reason: str) -> None:
+    with pytest.raises(FeedParseError) as info:
+        parse(name, content_type)
+    assert info.value.reason == reason
+
+
+def test_json_that_is_not_a_json_feed() -> None:
+    with pytest.raises(FeedParseError) as info:
+        parse_feed(json.dumps({"hello": 1}).encode(), f"{BASE}/x.json", {})
+    assert info.value.reason == "not_a_feed"
+
+
+def test_entries_are_capped() -> None:
+    items = "".join(f"<item><title>t{i}</title><link>/n/{i}</link></item>" for i in range(50))
+    body = f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'.encode()
+    feed = parse_feed(body, f"{BASE}/big.xml", {}, max_entries=10)
+    assert len(feed.entries) == 10
+    assert feed.total_entries == 50
+
+
+def test_nul_and_control_characters_are_removed() -> None:
+    body = b'<rss version="2.0"><channel><title>A\x01B</title><item><title>x&#0;y\x7f</title><link>/a</link></item></channel></rss>'
+    feed = parse_feed(body, f"{BASE}/f.xml", {})
+    assert feed.title == "AB"
+    assert "\x00" not in (feed.entries[0].title or "")
+
+
+def test_html_to_text() -> None:
+    assert html_to_text("<p>One <b>two</b></p><style>p{}</style><script>x()</script>") == "One two"
+    assert html_to_text("plain &amp; simple") == "plain & simple"

@@ -1,0 +1,165 @@
+"""The feed spider's callbacks, called directly on responses built from fixture files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response, XmlResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from pipeline.feedlist import FeedSource
+from pipeline.guard import RefusedRequest
+from pipeline.items import ArticleItem, Entry, FeedItem
+from spiders.feeds import FeedSpider
+from tests.conftest import fixture_bytes
+
+BASE = "http://news.test"
+CANARY = "http://canary.test"
+
+
+def feed_response(name: str, content_type: str = "application/rss+xml") -> XmlResponse:
+    feed = FeedSource(f"{BASE}/feeds/{name}", "Configured title", "World")
+    request = Request(feed.url, cb_kwargs={"feed": feed})
+    return XmlResponse(
+        url=feed.url,
+        body=fixture_bytes(f"feeds/{name}", BASE, CANARY),
+        headers={"Content-Type": content_type},
+        request=request,
+    )
+
+
+def run_feed(spider: FeedSpider, name: str, content_type: str = "application/rss+xml") -> list[Any]:
+    response = feed_response(name, content_type)
+    return list(spider.parse_feed(response, **response.request.cb_kwargs))  # type: ignore[union-attr]
+
+
+def test_feed_callback_yields_feed_item_then_requests_with_entry_data() -> None:
+    spider = FeedSpider()
+    output = run_feed(spider, "world.rss")
+    feed_item = output[0]
+    assert isinstance(feed_item, FeedItem)
+    assert (feed_item.status, feed_item.title, feed_item.entries) == (
+        "ok",
+        "Steppe Courier: World",
+        10,
+    )
+    assert feed_item.category == "World"
+    requests = [o for o in output if isinstance(o, Request)]
+    first = requests[0]
+    # Tracking parameters are dropped from the request; the entry keeps the link as published.
+    assert first.url == f"{BASE}/news/en-border.html"
+    entry = first.cb_kwargs["entry"]
+    assert entry.link == f"{BASE}/news/en-border.html?utm_source=rss&utm_medium=feed"
+    assert (entry.feed_url, entry.guid) == (f"{BASE}/feeds/world.rss", "urn:sc:1")
+    assert first.callback == spider.parse_article
+    assert first.errback == spider.article_failed
+    assert requests[1].url == f"{BASE}/news/en-study.html"
+    assert f"{CANARY}/canary" in [r.url for r in requests]  # refused later, by the guard
+
+
+def test_entries_that_cannot_be_fetched_become_items() -> None:
+    output = run_feed(FeedSpider(), "world.rss")
+    items = {o.entry.title: o for o in output if isinstance(o, ArticleItem)}
+    assert items["A local file"].status == "refused:scheme"
+    assert items["Brief: no link for this one"].status == "no_link"
+    assert items["Brief: no link for this one"].url.startswith("urn:newsmon:entry:")
+    assert items["Brief: no link for this one"].entry.summary == "Only a summary, no page."
+
+
+def test_a_link_already_requested_in_this_run_becomes_a_sighting() -> None:
+    spider = FeedSpider()
+    run_feed(spider, "world.rss")
+    output = run_feed(spider, "ukrainian.atom")
+    sightings = [o for o in output if isinstance(o, ArticleItem)]
+    assert [(s.url, s.status) for s in sightings] == [(f"{BASE}/news/en-border.html", "seen")]
+    assert sightings[0].entry.link == f"{BASE}/news/en-border.html?utm_campaign=syndication"
+
+
+def test_unreadable_feed_yields_only_its_status() -> None:
+    output = run_feed(FeedSpider(), "not-a-feed.html", "text/html")
+    assert len(output) == 1
+    assert (output[0].status, output[0].title) == ("not_a_feed", "Configured title")
+
+
+def test_huge_titles_are_truncated() -> None:
+    spider = FeedSpider(max_title_chars=20)
+    entry = Entry(feed_url=f"{BASE}/f", link=f"{BASE}/a", title="x" * 5000)
+    list(spider.follow_entry(entry))
+    assert entry.title == "x" * 19 + "…"
+
+
+def article_request(url: str) -> Request:
+    entry = Entry(feed_url=f"{BASE}/feeds/world.rss", link=url + "?utm_source=rss", title="T")
+    return Request(url, cb_kwargs={"entry": entry})
+
+
+def test_article_callback_decodes_the_page() -> None:
+    request = article_request(f"{BASE}/news/ru-cp1251.html")
+    response = HtmlResponse(
+        url=request.url,
+        body=fixture_bytes("news/ru-cp1251.html"),
+        headers={"Content-Type": "text/html; charset=utf-8"},  # a lie: the bytes are cp1251
+        request=request,
+    )
+    (item,) = FeedSpider().parse_article(response, **request.cb_kwargs)
+    assert item.status == "fetched"
+    assert item.html is not None and "В Алматы волонтёры открыли центр помощи" in item.html
+    assert item.requested_urls == [f"{BASE}/news/ru-cp1251.html"]
+
+
+def test_article_callback_uses_final_url_after_redirect() -> None:
+    request = article_request(f"{BASE}/redirect")
+    response = HtmlResponse(
+        url=f"{BASE}/news/en-border.html#x",
+        body=fixture_bytes("news/en-border.html"),
+        request=request,
+        headers={"Content-Type": "text/html"},
+    )
+    (item,) = FeedSpider().parse_article(response, **request.cb_kwargs)
+    assert item.url == f"{BASE}/news/en-border.html"
+    assert item.requested_urls == [f"{BASE}/redirect"]
+
+
+def test_non_html_article_is_not_extracted() -> None:
+    request = article_request(f"{BASE}/docs/report.pdf")
+    response = Response(
+        url=request.url,
+        body=fixture_bytes("docs/report.pdf"),
+        headers={"Content-Type": "application/pdf"},
+        request=request,
+    )
+    (item,) = FeedSpider().parse_article(response, **request.cb_kwargs)
+    assert (item.status, item.html) == ("not_html", None)
+    assert item.error == "content type application/pdf"
+
+
+def failure_for(request: Request, error: Exception) -> Failure:
+    failure = Failure(error)  # type: ignore[no-untyped-call]
+    failure.request = request  # type: ignore[attr-defined]
+    return failure
+
+
+def test_failed_article_is_kept_with_its_reason() -> None:
+    request = article_request(f"{BASE}/status/404")
+    response = HtmlResponse(url=request.url, status=404, body=b"gone", request=request)
+    failure = failure_for(request, HttpError(response, "Ignoring non-200 response"))
+    (item,) = FeedSpider().article_failed(failure)
+    assert (item.status, item.http_status) == ("fetch_failed:404", 404)
+    assert item.url == f"{BASE}/status/404"
+    assert item.entry.title == "T"
+
+
+def test_refused_article_and_failed_feed() -> None:
+    request = article_request(f"{CANARY}/canary")
+    refused = RefusedRequest("private", "refused: canary.test resolves to loopback address")
+    (item,) = FeedSpider().article_failed(failure_for(request, refused))
+    assert item.status == "refused:private"
+    feed_request = feed_response("world.rss").request
+    assert feed_request is not None
+    (feed_item,) = FeedSpider().feed_failed(
+        failure_for(feed_request, TimeoutError("took too long"))
+    )
+    assert feed_item.status.startswith("fetch_failed:")
+    assert feed_item.error == "took too long"

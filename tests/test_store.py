@@ -1,0 +1,177 @@
+"""The SQLite pipeline: rows, sightings, conflicts, and that nothing stored is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
+
+from pipeline.db import open_db
+from pipeline.items import ArticleItem, Entry, FeedItem
+from pipeline.store import SQLitePipeline
+
+BASE = "http://news.test"
+FEED = f"{BASE}/feeds/world.rss"
+OTHER_FEED = f"{BASE}/feeds/other.rss"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "news.db"
+
+
+def make_store(db_path: Path, batch_size: int = 100) -> SQLitePipeline:
+    stats = MemoryStatsCollector(get_crawler())
+    store = SQLitePipeline(str(db_path), stats, batch_size=batch_size, batch_seconds=3600)
+    store.open_spider()
+    return store
+
+
+def article(
+    url: str, status: str = "ok", feed: str = FEED, text: str | None = None, **kw: str
+) -> ArticleItem:
+    entry = Entry(feed_url=feed, link=kw.pop("link", url), guid=kw.pop("guid", url), title="Entry title",
+                  summary="Summary", published="2022-09-25T08:30:00Z")  # fmt: skip
+    if status == "ok" and text is None:
+        text = "Body text about the border crossing. " * 10
+    return ArticleItem(url=url, entry=entry, status=status, text=text, title=kw.get("title"),
+                       requested_urls=[url])  # fmt: skip
+
+
+def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
+    db = open_db(db_path)
+    try:
+        return [tuple(r) for r in db.execute(sql).fetchall()]
+    finally:
+        db.close()
+
+
+def test_feed_and_article_rows(db_path: Path) -> None:
+    store = make_store(db_path)
+    store.process_item(
+        FeedItem(url=FEED, status="ok", title="World", entries=3, fetched_at="2024-01-01T00:00:00Z")
+    )
+    store.process_item(article(f"{BASE}/a", title="Page title"))
+    store.close_spider()
+    assert rows(db_path, "select url, title, last_status, last_ok_at from feeds") == [
+        (FEED, "World", "ok", "2024-01-01T00:00:00Z")
+    ]
+    assert rows(db_path, "select url, title, summary, status, published from articles") == [
+        (f"{BASE}/a", "Page title", "Summary", "ok", "2022-09-25T08:30:00Z")
+    ]
+    assert rows(db_path, "select feed_id, article_id, guid, link from entries") == [
+        (1, 1, f"{BASE}/a", f"{BASE}/a")
+    ]
+
+
+def test_second_run_adds_no_rows(db_path: Path) -> None:
+    for _ in range(2):
+        store = make_store(db_path)
+        store.process_item(FeedItem(url=FEED, status="ok"))
+        store.process_item(article(f"{BASE}/a"))
+        store.process_item(article(f"{BASE}/b", status="fetch_failed:404"))
+        store.close_spider()
+    assert rows(db_path, "select count(*) from articles") == [(2,)]
+    assert rows(db_path, "select count(*) from entries") == [(2,)]
+    assert rows(db_path, "select count(*) from feeds") == [(1,)]
+
+
+def test_a_failure_never_overwrites_a_stored_text(db_path: Path) -> None:
+    store = make_store(db_path)
+    store.process_item(article(f"{BASE}/a", text="The original body. " * 20))
+    store.close_spider()
+    store = make_store(db_path)
+    store.process_item(article(f"{BASE}/a", status="fetch_failed:503"))
+    store.close_spider()
+    assert rows(db_path, "select status, substr(text, 1, 18) from articles") == [
+        ("ok", "The original body.")
+    ]
+
+
+def test_text_replaces_an_earlier_failure(db_path: Path) -> None:
+    store = make_store(db_path, batch_size=1)
+    store.process_item(article(f"{BASE}/a", status="fetch_failed:503"))
+    store.process_item(article(f"{BASE}/a"))
+    store.close_spider()
+    assert rows(db_path, "select status from articles") == [("ok",)]
+
+
+def test_sighting_before_its_article_is_linked_once_the_article_arrives(db_path: Path) -> None:
+    store = make_store(db_path, batch_size=1)
+    seen = article(f"{BASE}/a", status="seen", feed=OTHER_FEED, link=f"{BASE}/a?utm_source=x")
+    store.process_item(seen)
+    assert rows(db_path, "select count(*) from entries") == [(0,)]
+    store.process_item(article(f"{BASE}/a"))
+    store.close_spider()
+    assert rows(db_path, "select count(*) from articles") == [(1,)]
+    assert rows(
+        db_path,
+        "select f.url, e.link from entries e join feeds f on f.id = e.feed_id order by e.id",
+    ) == [
+        (FEED, f"{BASE}/a"),
+        (OTHER_FEED, f"{BASE}/a?utm_source=x"),
+    ]
+
+
+def test_sighting_of_a_redirected_article_follows_the_requested_url(db_path: Path) -> None:
+    store = make_store(db_path, batch_size=1)
+    moved = article(f"{BASE}/final")
+    moved.requested_urls = [f"{BASE}/old"]
+    store.process_item(moved)
+    store.close_spider()
+    store = make_store(db_path)
+    store.process_item(article(f"{BASE}/old", status="seen", feed=OTHER_FEED))
+    store.close_spider()
+    assert rows(db_path, "select count(*), count(distinct article_id) from entries") == [(2, 1)]
+
+
+def test_unresolved_sighting_is_kept_as_an_entry(db_path: Path) -> None:
+    store = make_store(db_path)
+    store.process_item(article(f"{BASE}/lost", status="seen"))
+    store.close_spider()
+    assert rows(db_path, "select url, status from articles") == [(f"{BASE}/lost", "not_fetched")]
+    assert rows(db_path, "select count(*) from entries") == [(1,)]
+
+
+def test_full_text_search_follows_inserts_and_updates(db_path: Path) -> None:
+    store = make_store(db_path, batch_size=1)
+    store.process_item(article(f"{BASE}/a", status="fetch_failed:503"))
+    store.process_item(article(f"{BASE}/a", text="Мобилизация и очереди на границе. " * 10))
+    store.close_spider()
+    found = rows(db_path, "select rowid from articles_fts where articles_fts match 'очереди'")
+    assert found == [(1,)]
+
+
+def test_failed_write_stops_the_crawl_and_keeps_what_was_stored(db_path: Path) -> None:
+    closed: list[str] = []
+    stats = MemoryStatsCollector(get_crawler())
+    store = SQLitePipeline(
+        str(db_path), stats, batch_size=1, batch_seconds=3600, on_fatal=closed.append
+    )
+    store.open_spider()
+    store.process_item(article(f"{BASE}/a"))
+    store.db.execute(
+        "CREATE TRIGGER no_more BEFORE INSERT ON articles BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    store.process_item(article(f"{BASE}/b"))
+    store.close_spider()
+    assert closed == ["database_error"]
+    assert stats.get_value("newsmon/db_errors") == 1
+    assert rows(db_path, "select url from articles") == [(f"{BASE}/a",)]
+
+
+def test_stats_count_each_outcome(db_path: Path) -> None:
+    store = make_store(db_path)
+    store.process_item(FeedItem(url=FEED, status="ok"))
+    store.process_item(FeedItem(url=OTHER_FEED, status="fetch_failed:500"))
+    store.process_item(article(f"{BASE}/a"))
+    store.process_item(article(f"{BASE}/b", status="refused:private"))
+    store.close_spider()
+    stats = store.stats.get_stats()
+    assert stats["newsmon/feeds/ok"] == 1
+    assert stats["newsmon/feeds/failed"] == 1
+    assert stats["newsmon/feeds/status/fetch_failed:500"] == 1
+    assert stats["newsmon/articles/new"] == 2
+    assert stats["newsmon/articles/status/refused:private"] == 1

@@ -94,14 +94,22 @@ def baseline(urls: list[str]) -> dict[str, Any]:
     for html in pages:
         trafilatura.extract(html)
     cpu = time.process_time() - started
-    return {"pages": len(pages), "cpu_seconds": cpu, "pages_per_second": len(pages) / cpu if cpu else None}
+    return {
+        "pages": len(pages),
+        "cpu_seconds": cpu,
+        "pages_per_second": len(pages) / cpu if cpu else None,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=Path, help="feed list (OPML or URLs); default: the demo site")
+    parser.add_argument(
+        "--feeds", type=Path, help="feed list (OPML or URLs); default: the demo site"
+    )
     parser.add_argument("--allow-private", action="append", default=[], metavar="NET")
-    parser.add_argument("--workers", type=int, default=0, help="extraction processes (0: one per core)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="extraction processes (0: one per core)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp_name:
@@ -124,7 +132,8 @@ def main() -> None:
     rate = stored / phase if phase else 0.0
     report = {
         "cores": os.cpu_count(),
-        "politeness": "relaxed for loopback: " + ", ".join(f"{k}={v}" for k, v in BENCH_SETTINGS.items()),
+        "politeness": "relaxed for loopback: "
+        + ", ".join(f"{k}={v}" for k, v in BENCH_SETTINGS.items()),
         "crawl": {**run, **figures, "articles_per_second_page_phase": rate},
         "baseline_trafilatura": base,
         "ratio_to_baseline": rate / base["pages_per_second"] if base["pages_per_second"] else None,

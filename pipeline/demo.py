@@ -49,16 +49,20 @@ def main() -> None:
     args = parser.parse_args()
     site, base = start_site()
     try:
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as feeds:
-            feeds.write("".join(f"{base}/feeds/{name}\n" for name in FEEDS))
-        print(f"Demo news site at {base}; crawling it into {args.db}", file=sys.stderr)
-        result = api.crawl(
-            args.db,
-            feeds.name,
-            allow_private=["127.0.0.1/32"],
-            overrides={"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "WARNING"},
-        )
-        os.unlink(feeds.name)
+        with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp:
+            feeds = Path(tmp) / "feeds.txt"
+            feeds.write_text("".join(f"{base}/feeds/{name}\n" for name in FEEDS))
+            print(f"Demo news site at {base}; crawling it into {args.db}", file=sys.stderr)
+            result = api.crawl(
+                args.db,
+                feeds,
+                allow_private=["127.0.0.1/32"],
+                overrides={
+                    "DOWNLOAD_DELAY": "0",
+                    "AUTOTHROTTLE_ENABLED": "False",
+                    "LOG_LEVEL": "WARNING",
+                },
+            )
     finally:
         site.kill()
         site.wait()

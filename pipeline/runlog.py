@@ -15,6 +15,7 @@ from pipeline.feeds import iso_utc
 if TYPE_CHECKING:
     from typing import Self
 
+    from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
@@ -41,9 +42,9 @@ class RunLog:
 
     def request_scheduled(self, request: Request) -> None:
         """Note when the page phase begins: the first article request."""
-        if request.meta.get("newsmon_kind") == "article":
-            if self.stats.get_value("newsmon/pages/first_at") is None:
-                self.stats.set_value("newsmon/pages/first_at", time.time())
+        first = self.stats.get_value("newsmon/pages/first_at")
+        if first is None and request.meta.get("newsmon_kind") == "article":
+            self.stats.set_value("newsmon/pages/first_at", time.time())
 
     def spider_opened(self) -> None:
         db = open_db(self.db_path)

@@ -51,12 +51,14 @@ serve: install
 demo: install
 	$(BIN)/python -m pipeline.demo --db data/demo.db --port $(PORT)
 
-# Throughput benchmark on the demo site, or on another news web on loopback:
+# Benchmarks: crawl throughput on the demo site, or on another news web on loopback
 #   make bench FEEDS=/tmp/nr/feeds.opml ALLOW=127.0.0.0/8
+# then dedup cost per article at 10k and 100k stored articles.
 bench: install
 	$(BIN)/python -m benchmarks.crawl_bench \
 		$(if $(filter command line,$(origin FEEDS)),--feeds $(FEEDS)) \
 		$(foreach net,$(subst $(comma), ,$(ALLOW)),--allow-private $(net))
+	$(BIN)/python -m benchmarks.dedup_bench --sizes 10000,100000
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -38,7 +38,8 @@ class CrawlResult:
 
     @property
     def completed(self) -> bool:
-        return self.finish_reason == "finished"
+        """The run finished and stored everything it found."""
+        return self.finish_reason == "finished" and not self.stats.get("newsmon/db_errors")
 
 
 def crawl_settings(

@@ -82,7 +82,10 @@ def crawl(
     except (api.NewsmonError, FeedListError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     if not result.completed:
-        click.echo(f"newsmon: crawl did not complete: {result.finish_reason}", err=True)
+        reason = result.finish_reason
+        if result.stats.get("newsmon/db_errors"):
+            reason = f"database errors in {db_path} (see the log)"
+        click.echo(f"newsmon: crawl did not complete: {reason}", err=True)
         sys.exit(1)
 
 

@@ -23,6 +23,7 @@ FEEDS = [
     "latin1.xml",
     "utf16.xml",
     "science.rdf",
+    "wire.rss",
     "feed.json",
     "broken.xml",
     "not-a-feed.html",

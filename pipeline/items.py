@@ -60,3 +60,14 @@ class ArticleItem:
     canonical_url: str | None = None
     image: str | None = None
     requested_urls: list[str] = field(default_factory=list)
+    # Fingerprints of the text (pipeline.fingerprint), set by extraction.
+    text_hash: str | None = None
+    signature: list[int] | None = None
+    story_terms: list[str] | None = None
+    # Dedup decisions (pipeline.dedup), by URL: the store turns them into ids.
+    same_as_url: str | None = None  # the same article, stored under this URL: only a sighting
+    duplicate_of_url: str | None = None  # a near-copy of this article
+    duplicate_similarity: float | None = None
+    story_of_url: str | None = None  # belongs to the story of this article
+    story_index_terms: list[str] = field(default_factory=list)
+    story_norm: float | None = None

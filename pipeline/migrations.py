@@ -119,3 +119,64 @@ def create_crawl_runs(db: Database) -> None:
 @migrations()
 def enable_articles_fts(db: Database) -> None:
     db.table("articles").enable_fts(["title", "text"], create_triggers=True)
+
+
+@migrations()
+def add_dedup(db: Database) -> None:
+    """Exact and near-duplicate detection: text hashes and MinHash LSH buckets."""
+    articles = db.table("articles")
+    articles.add_column("text_hash", str)
+    articles.add_column("duplicate_similarity", float)
+    articles.create_index(["text_hash"])
+    articles.create_index(["canonical_url"])
+    articles.create_index(["duplicate_of"])
+    db.execute(
+        """
+        CREATE TABLE near_dup_buckets (
+            bucket INTEGER NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            PRIMARY KEY (bucket, article_id)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+@migrations()
+def add_stories(db: Database) -> None:
+    """Same-event grouping: stories, the terms each article is indexed by, term frequencies."""
+    db.table("stories").create(
+        {
+            "id": int,
+            "title": str,
+            "first_seen": str,
+            "last_seen": str,
+            "article_count": int,
+            "outlet_count": int,
+            "languages": str,
+        },
+        pk="id",
+    )
+    articles = db.table("articles")
+    articles.add_column("story_id", int)  # references stories(id); added without a table rebuild
+    articles.add_column("story_terms", str)
+    articles.add_column("story_norm", float)
+    articles.create_index(["story_id"])
+    db.execute(
+        """
+        CREATE TABLE story_index (
+            term TEXT NOT NULL,
+            published TEXT NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            PRIMARY KEY (term, published, article_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
+
+
+@migrations()
+def add_crawl_run_dedup_counts(db: Database) -> None:
+    runs = db.table("crawl_runs")
+    runs.add_column("articles_same", int)
+    runs.add_column("articles_near_duplicate", int)
+    runs.add_column("stories_new", int)

@@ -22,7 +22,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INTERRUPTED_REASONS = frozenset({"shutdown", "cancelled"})
-REASON_PREFIXES = ("newsmon/feeds/status/", "newsmon/articles/status/", "newsmon/refused/")
+REASON_PREFIXES = (
+    "newsmon/feeds/status/",
+    "newsmon/articles/status/",
+    "newsmon/refused/",
+    "newsmon/dedup/",
+)
 
 
 class RunLog:
@@ -123,6 +128,9 @@ def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
         "articles_failed": failed,
         "articles_refused": refused,
         "entries_new": count("newsmon/entries/new"),
+        "articles_same": count("newsmon/dedup/same_text") + count("newsmon/dedup/same_canonical"),
+        "articles_near_duplicate": count("newsmon/dedup/near_duplicate"),
+        "stories_new": count("newsmon/stories/created"),
         "errors": errors,
         "reasons": json.dumps(reasons),
         "stats": json.dumps(stats, default=str, sort_keys=True),

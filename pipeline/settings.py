@@ -26,6 +26,10 @@ NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
 NEWSMON_EXTRACT_TASKS_PER_WORKER = 500  # restart a worker after this many pages
 NEWSMON_BATCH_SIZE = 100  # rows per write transaction
 NEWSMON_BATCH_SECONDS = 2.0  # ... or at least this often
+# Dedup thresholds, chosen from measurements (README, Dedup).
+NEWSMON_NEAR_DUPLICATE_THRESHOLD = 0.5  # Jaccard similarity of 4-word shingles
+NEWSMON_STORY_THRESHOLD = 0.3  # IDF-weighted cosine of title-and-lead terms
+NEWSMON_STORY_WINDOW_DAYS = 3.0
 NEWSMON_LOOPLAG_INTERVAL = 0.05  # seconds between reactor lag probes; 0 switches them off
 
 USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
@@ -71,6 +75,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "pipeline.extract.ExtractPipeline": 300,
+    "pipeline.dedup.DedupPipeline": 400,
     "pipeline.store.SQLitePipeline": 800,
 }
 EXTENSIONS = {

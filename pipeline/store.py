@@ -16,6 +16,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from pipeline.db import open_db
 from pipeline.feeds import iso_utc
+from pipeline.fingerprint import lsh_buckets
 from pipeline.items import ArticleItem, FeedItem
 
 if TYPE_CHECKING:
@@ -118,13 +119,15 @@ class SQLitePipeline:
         self._last_flush = time.monotonic()
         try:
             self._write_batch(pending)
-        except sqlite3.Error as exc:
+        except Exception as exc:
             self.stats.inc_value("newsmon/db_errors")
             logger.error(
-                "Database %s: write failed (%s); %d items not stored, stopping the crawl",
+                "Database %s: write failed (%s: %s); %d items not stored, stopping the crawl",
                 self.db_path,
+                type(exc).__name__,
                 exc,
                 len(pending),
+                exc_info=not isinstance(exc, sqlite3.Error),
             )
             if self.on_fatal is not None:
                 self.on_fatal("database_error")
@@ -178,8 +181,8 @@ class SQLitePipeline:
 
     def _write_article(self, item: ArticleItem) -> None:
         feed_id = self._feed_id(item.entry.feed_url)
-        if item.status == "seen":
-            article_id = self._find_article(item.url)
+        if item.status == "seen" or item.same_as_url:
+            article_id = self._find_article(item.same_as_url or item.url)
             if article_id is None:
                 self._sightings.append(item)  # its page is still being fetched
                 return
@@ -229,7 +232,7 @@ class SQLitePipeline:
         }
         self.stats.inc_value(f"newsmon/articles/status/{item.status}")
         existing = self.db.execute(
-            "SELECT id, status FROM articles WHERE url = ?", (item.url,)
+            "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
         ).fetchone()
         if existing is None:
             row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()))
@@ -238,15 +241,83 @@ class SQLitePipeline:
             cursor = self.db.execute(f"INSERT INTO articles ({columns}) VALUES ({values})", row)
             self.stats.inc_value("newsmon/articles/new")
             assert cursor.lastrowid is not None
-            return cursor.lastrowid
-        article_id, status = existing
-        if item.status == "ok" or status != "ok":
+            article_id, known_hash = cursor.lastrowid, None
+        else:
+            article_id, status, known_hash = existing
+            if item.status != "ok" and status == "ok":
+                return int(article_id)
             assignments = ", ".join(f"{name} = :{name}" for name in ARTICLE_COLUMNS)
             self.db.execute(
                 f"UPDATE articles SET {assignments} WHERE id = :id", {**row, "id": article_id}
             )
             self.stats.inc_value("newsmon/articles/updated")
+        if item.text_hash and known_hash is None:
+            self._index_new_text(int(article_id), item)
         return int(article_id)
+
+    def _index_new_text(self, article_id: int, item: ArticleItem) -> None:
+        """Record what dedup decided for an article that has text for the first time."""
+        duplicate_of = self._find_article(item.duplicate_of_url) if item.duplicate_of_url else None
+        self.db.execute(
+            "UPDATE articles SET text_hash = ?, duplicate_of = ?, duplicate_similarity = ?, "
+            "story_terms = ?, story_norm = ? WHERE id = ?",
+            (
+                item.text_hash,
+                duplicate_of,
+                item.duplicate_similarity if duplicate_of else None,
+                " ".join(item.story_terms or []),
+                item.story_norm,
+                article_id,
+            ),
+        )
+        if duplicate_of is None and item.signature:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
+                [(bucket, article_id) for bucket in lsh_buckets(item.signature)],
+            )
+        published = item.published or item.entry.published or iso_utc(time.time())
+        if item.story_terms and duplicate_of is None:
+            self.db.conn.executemany(
+                "INSERT INTO term_df (term, df) VALUES (?, 1) "
+                "ON CONFLICT(term) DO UPDATE SET df = df + 1",
+                [(term,) for term in set(item.story_terms)],
+            )
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO story_index (term, published, article_id) VALUES (?, ?, ?)",
+                [(term, published, article_id) for term in item.story_index_terms],
+            )
+        self._assign_story(article_id, item, published)
+
+    def _assign_story(self, article_id: int, item: ArticleItem, published: str) -> None:
+        story_id = None
+        if item.story_of_url:
+            other = self._find_article(item.story_of_url)
+            if other is not None:
+                (story_id,) = self.db.execute(
+                    "SELECT story_id FROM articles WHERE id = ?", (other,)
+                ).fetchone()
+        if story_id is None:
+            cursor = self.db.execute(
+                "INSERT INTO stories (title, first_seen, last_seen) VALUES (?, ?, ?)",
+                (item.title or item.entry.title, published, published),
+            )
+            story_id = cursor.lastrowid
+            self.stats.inc_value("newsmon/stories/created")
+        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
+        self.db.execute(
+            """
+            UPDATE stories SET
+                article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
+                outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
+                                FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
+                languages = (SELECT group_concat(DISTINCT language)
+                             FROM articles WHERE story_id = :id),
+                first_seen = min(first_seen, :published),
+                last_seen = max(last_seen, :published)
+            WHERE id = :id
+            """,
+            {"id": story_id, "published": published},
+        )
 
     def _find_article(self, url: str) -> int | None:
         if url in self._article_ids:

@@ -30,6 +30,7 @@ SITE_FEEDS = [
     "latin1.xml",
     "utf16.xml",
     "science.rdf",
+    "wire.rss",
     "feed.json",
     "broken.xml",
     "gzipped.xml",

@@ -17,9 +17,14 @@ def query(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def article(db: Path, path: str) -> dict[str, Any]:
+    """The article stored for a page, whether under its own URL or as a sighting of another."""
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
-        row = conn.execute("select * from articles where url like ?", (f"%{path}",)).fetchone()
+        row = conn.execute(
+            "select a.* from articles a left join entries e on e.article_id = a.id "
+            "where a.url like ? or e.url like ?",
+            (f"%{path}", f"%{path}"),
+        ).fetchone()
     assert row is not None, path
     return dict(row)
 
@@ -146,3 +151,28 @@ def test_without_allow_private_every_loopback_url_is_refused(
     statuses = {status for (status,) in query(db, "select distinct last_status from feeds")}
     assert statuses == {"refused:private"}
     assert query(db, "select count(*) from articles") == [(0,)]
+
+
+def test_copies_are_folded_and_stories_grouped(crawl: Crawl) -> None:
+    border, wire = (
+        article(crawl.db, "/news/en-border.html"),
+        article(crawl.db, "/news/wire-border.html"),
+    )
+    assert (border["duplicate_of"], wire["duplicate_of"]) in {
+        (None, border["id"]),
+        (wire["id"], None),
+    }
+    assert border["story_id"] == wire["story_id"]
+    study, study2 = (
+        article(crawl.db, "/news/en-study.html"),
+        article(crawl.db, "/news/en-study-2.html"),
+    )
+    assert study["story_id"] == study2["story_id"]
+    assert study["story_id"] != border["story_id"]
+    # The same Ukrainian text under a second URL is one article, seen in two feeds.
+    grain = article(crawl.db, "/news/uk-grain.html")
+    assert article(crawl.db, "/news/uk-grain.html?id=7&ref=broken")["id"] == grain["id"]
+    (same, near) = query(crawl.db, "select articles_same, articles_near_duplicate from crawl_runs")[
+        0
+    ]
+    assert (same, near) == (1, 1)

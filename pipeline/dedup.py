@@ -1,0 +1,353 @@
+"""Item pipeline that decides what an extracted article is: new, the same as one already stored,
+a near-copy of one, and which story (same event) it belongs to.
+
+Decisions are made on fingerprints computed at extraction (``pipeline.fingerprint``), against the
+database as committed plus the articles of this run that the store may not have committed yet.
+They are recorded on the item by URL; the store turns them into rows. In order:
+
+1. same text (hash of its words) as a stored article: a sighting of it, not a new row;
+2. same canonical URL (``rel=canonical``/``og:url``, when sane) and a similar text: a sighting;
+3. MinHash LSH candidates whose 4-word-shingle Jaccard similarity is at least
+   ``NEWSMON_NEAR_DUPLICATE_THRESHOLD``: stored, with ``duplicate_of`` and the similarity;
+4. otherwise a story: the best match by title-and-lead terms (IDF-weighted cosine, terms
+   transliterated to Latin so Russian and English can meet, headlines sharing a term) among
+   articles published within ``NEWSMON_STORY_WINDOW_DAYS``, if at least
+   ``NEWSMON_STORY_THRESHOLD``; else a new story.
+
+Every lookup is bounded (indexed, with limits), so the cost per article does not grow with the
+database: see ``benchmarks/dedup_bench.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pipeline.db import open_db
+from pipeline.fingerprint import jaccard, lsh_buckets, shingles, story_terms
+from pipeline.items import ArticleItem
+from pipeline.urls import FETCHABLE_SCHEMES, normalize_url
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from sqlite_utils import Database
+
+logger = logging.getLogger(__name__)
+
+STORY_INDEX_TERMS = 12  # an article is found by its most distinctive terms
+ROWS_PER_TERM = 50  # most recent articles read per index term
+MAX_CANDIDATES = 50  # near-duplicate candidates compared per article
+RECENT_ARTICLES = 1000  # articles of this run kept in memory until surely committed
+
+
+@dataclass
+class Recent:
+    """What dedup needs of an article of this run."""
+
+    url: str
+    signature: list[int]
+    published: datetime | None
+    terms: list[str]
+    headline: set[str]
+    norm: float
+    keys: list[Any] = field(default_factory=list)  # hash, canonical, buckets it is filed under
+
+
+class RecentIndex:
+    """The last articles of this run, by text hash, canonical URL and LSH bucket."""
+
+    def __init__(self, size: int = RECENT_ARTICLES) -> None:
+        self.size = size
+        self.articles: OrderedDict[str, Recent] = OrderedDict()
+        self.by_key: dict[Any, list[str]] = {}
+
+    def add(self, article: Recent) -> None:
+        self.articles[article.url] = article
+        for key in article.keys:
+            self.by_key.setdefault(key, []).append(article.url)
+        while len(self.articles) > self.size:
+            _, old = self.articles.popitem(last=False)
+            for key in old.keys:
+                urls = self.by_key.get(key, [])
+                if old.url in urls:
+                    urls.remove(old.url)
+                if not urls:
+                    self.by_key.pop(key, None)
+
+    def lookup(self, key: Any) -> list[Recent]:
+        return [self.articles[url] for url in self.by_key.get(key, ())]
+
+
+class DedupPipeline:
+    def __init__(
+        self,
+        db_path: str,
+        stats: StatsCollector,
+        near_threshold: float = 0.5,
+        story_threshold: float = 0.3,
+        story_window_days: float = 3.0,
+    ) -> None:
+        self.db_path = db_path
+        self.stats = stats
+        self.near_threshold = near_threshold
+        self.story_threshold = story_threshold
+        self.story_window = timedelta(days=story_window_days)
+        self._db: Database | None = None
+        self._recent = RecentIndex()
+        self._run_df: Counter[str] = Counter()
+        self._run_articles = 0
+        self._stored_df: dict[str, int] = {}  # of the article being classified
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        assert crawler.stats is not None
+        return cls(
+            settings.get("NEWSMON_DB_PATH"),
+            crawler.stats,
+            near_threshold=settings.getfloat("NEWSMON_NEAR_DUPLICATE_THRESHOLD"),
+            story_threshold=settings.getfloat("NEWSMON_STORY_THRESHOLD"),
+            story_window_days=settings.getfloat("NEWSMON_STORY_WINDOW_DAYS"),
+        )
+
+    @property
+    def db(self) -> Database:
+        assert self._db is not None, "the pipeline is not open"
+        return self._db
+
+    def open_spider(self) -> None:
+        self._db = open_db(self.db_path)
+
+    def close_spider(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ArticleItem) and item.status == "ok" and item.text_hash:
+            self.classify(item)
+        return item
+
+    def classify(self, item: ArticleItem) -> None:
+        assert item.text_hash is not None and item.signature is not None
+        item.canonical_url = sane_canonical(item.canonical_url, item.url)
+        same = self._same_text(item) or self._same_canonical(item)
+        if same is not None:
+            item.same_as_url, reason = same
+            self.stats.inc_value(f"newsmon/dedup/same_{reason}")
+            return
+        buckets = lsh_buckets(item.signature)
+        near = self._near_duplicate(item, buckets)
+        keys: list[Any] = [("hash", item.text_hash)]
+        if item.canonical_url:
+            keys.append(("canonical", item.canonical_url))
+        published = parse_time(item.published)
+        terms = item.story_terms or []
+        headline = set(story_terms(item.title, None))
+        idf = self._idf(terms)
+        if near is not None:
+            item.duplicate_of_url, item.duplicate_similarity = near
+            item.story_of_url = near[0]
+            self.stats.inc_value("newsmon/dedup/near_duplicate")
+        else:
+            keys += [("bucket", bucket) for bucket in buckets]
+            item.story_of_url = self._story_match(item, published, terms, headline, idf)
+            item.story_index_terms = index_terms(terms, idf)
+            self.stats.inc_value("newsmon/dedup/unique")
+            self.stats.inc_value(
+                "newsmon/stories/joined" if item.story_of_url else "newsmon/stories/new"
+            )
+            self._run_df.update(set(terms))
+            self._run_articles += 1
+        norm = math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
+        item.story_norm = norm
+        self._recent.add(Recent(item.url, item.signature, published, terms, headline, norm, keys))
+
+    def _same_text(self, item: ArticleItem) -> tuple[str, str] | None:
+        for known in self._recent.lookup(("hash", item.text_hash)):
+            if known.url != item.url:
+                return known.url, "text"
+        row = self.db.execute(
+            "SELECT url FROM articles WHERE text_hash = ? AND url != ? LIMIT 1",
+            (item.text_hash, item.url),
+        ).fetchone()
+        return (row[0], "text") if row else None
+
+    def _same_canonical(self, item: ArticleItem) -> tuple[str, str] | None:
+        """An article with the same canonical URL, if its text is alike too."""
+        canonical = item.canonical_url
+        if not canonical:
+            return None
+        assert item.signature is not None and item.text is not None
+        recent = [r for r in self._recent.lookup(("canonical", canonical)) if r.url != item.url]
+        if recent:
+            known, similarity = recent[0].url, estimated(item.signature, recent[0].signature)
+        else:
+            row = self.db.execute(
+                "SELECT url, text FROM articles WHERE (canonical_url = ? OR url = ?) AND url != ? "
+                "AND text_hash IS NOT NULL AND duplicate_of IS NULL LIMIT 1",
+                (canonical, canonical, item.url),
+            ).fetchone()
+            if row is None:
+                return None
+            known, similarity = row[0], jaccard(shingles(item.text), shingles(row[1] or ""))
+        if similarity < self.near_threshold:
+            self.stats.inc_value("newsmon/dedup/canonical_conflict")
+            return None
+        return known, "canonical"
+
+    def _near_duplicate(self, item: ArticleItem, buckets: list[int]) -> tuple[str, float] | None:
+        assert item.signature is not None and item.text is not None
+        candidates: dict[str, float] = {}
+        for bucket in buckets:
+            for known in self._recent.lookup(("bucket", bucket)):
+                if known.url != item.url and known.url not in candidates:
+                    # Maybe not committed yet: compare signatures (an estimate, error ~0.06).
+                    candidates[known.url] = estimated(item.signature, known.signature)
+        placeholders = ", ".join("?" * len(buckets))
+        rows = self.db.execute(
+            f"SELECT a.url, a.text FROM articles a WHERE a.id IN "
+            f"(SELECT article_id FROM near_dup_buckets WHERE bucket IN ({placeholders}) LIMIT ?) "
+            f"AND a.url != ? AND a.duplicate_of IS NULL",
+            (*buckets, MAX_CANDIDATES, item.url),
+        ).fetchall()
+        if rows:
+            mine = shingles(item.text)
+            for url, text in rows:
+                candidates[url] = jaccard(mine, shingles(text or ""))
+        if not candidates:
+            return None
+        best = max(candidates, key=lambda url: candidates[url])
+        similarity = round(candidates[best], 3)
+        return (best, similarity) if similarity >= self.near_threshold else None
+
+    def _story_match(
+        self,
+        item: ArticleItem,
+        published: datetime | None,
+        terms: list[str],
+        headline: set[str],
+        idf: dict[str, float],
+    ) -> str | None:
+        if not terms:
+            return None
+        candidates = {
+            r.url: (r.terms, r.headline, r.norm)
+            for r in self._recent.articles.values()
+            if r.url != item.url and within(published, r.published, self.story_window)
+        }
+        # Terms seen before, rarest first: terms new to the database cannot find anything.
+        seen = [t for t in terms if self._stored_df.get(t)]
+        query_terms = index_terms(seen, idf, 2 * STORY_INDEX_TERMS)
+        candidates.update(self._indexed_candidates(query_terms, published, item.url))
+        mine = set(terms)
+        norm = math.sqrt(sum(idf[t] ** 2 for t in mine))
+        best, best_score = None, 0.0
+        for url, (other_terms, other_headline, other_norm) in candidates.items():
+            if not headline & other_headline:
+                continue  # write-ups of one event share at least a name in their headlines
+            shared = mine.intersection(other_terms)
+            if not shared or not other_norm:
+                continue
+            score = sum(idf[t] ** 2 for t in shared) / (norm * other_norm)
+            if score > best_score:
+                best, best_score = url, score
+        return best if best_score >= self.story_threshold else None
+
+    def _indexed_candidates(
+        self, terms: list[str], published: datetime | None, url: str
+    ) -> dict[str, tuple[list[str], set[str], float]]:
+        """Stored articles in the time window sharing index terms, the most shared first."""
+        if published is None or not terms:
+            return {}
+        low = iso(published - self.story_window)
+        high = iso(published + self.story_window)
+        hits: Counter[int] = Counter()
+        for term in terms:
+            rows = self.db.execute(
+                "SELECT article_id FROM story_index WHERE term = ? AND published BETWEEN ? AND ? "
+                "ORDER BY published DESC LIMIT ?",
+                (term, low, high, ROWS_PER_TERM),
+            ).fetchall()
+            hits.update(row[0] for row in rows)
+        ids = [article_id for article_id, _ in hits.most_common(MAX_CANDIDATES)]
+        if not ids:
+            return {}
+        placeholders = ", ".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT url, story_terms, title, story_norm FROM articles "
+            f"WHERE id IN ({placeholders}) AND url != ?",
+            (*ids, url),
+        ).fetchall()
+        return {
+            row[0]: ((row[1] or "").split(), set(story_terms(row[2], None)), row[3] or 0.0)
+            for row in rows
+        }
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        unique = sorted(set(terms))
+        stored: dict[str, int] = {}
+        if unique:
+            placeholders = ", ".join("?" * len(unique))
+            stored.update(
+                self.db.execute(
+                    f"SELECT term, df FROM term_df WHERE term IN ({placeholders})", unique
+                ).fetchall()
+            )
+        self._stored_df = stored
+        (articles,) = self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()
+        total = articles + self._run_articles + 1
+        return {
+            term: math.log((total + 1) / (stored.get(term, 0) + self._run_df[term] + 1)) + 1
+            for term in unique
+        }
+
+
+def estimated(signature: list[int], other: list[int]) -> float:
+    return sum(a == b for a, b in zip(signature, other, strict=True)) / len(signature)
+
+
+def index_terms(
+    terms: list[str], idf: dict[str, float], count: int = STORY_INDEX_TERMS
+) -> list[str]:
+    """The terms an article is found by: its most distinctive ones."""
+    return sorted(set(terms), key=lambda t: (-idf.get(t, 0.0), t))[:count]
+
+
+def sane_canonical(canonical: str | None, url: str) -> str | None:
+    """The page's canonical URL, normalised, if it can name an article; else None.
+
+    Refused: non-http(s) URLs and site roots (a common CMS default). A canonical URL shared by
+    pages with different texts (a section page, say) is caught later: texts must match too.
+    """
+    if not canonical:
+        return None
+    normalized = normalize_url(canonical)
+    parts = normalized.split("/", 3)
+    if normalized.split(":", 1)[0] not in FETCHABLE_SCHEMES or len(parts) < 4 or not parts[3]:
+        return None
+    return normalized
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def within(a: datetime | None, b: datetime | None, window: timedelta) -> bool:
+    return a is None or b is None or abs(a - b) <= window

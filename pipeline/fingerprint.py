@@ -1,0 +1,281 @@
+"""Text fingerprints for dedup: an exact hash, MinHash LSH buckets, and terms for story grouping.
+
+Pure functions of the text, computed in the extraction workers, so that the pipelines only
+compare numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from datasketch import MinHash
+
+SHINGLE_WORDS = 4
+NUM_PERM = 64
+# 16 bands of 4 rows: pairs with Jaccard similarity 0.5 become candidates half the time, 0.75 in
+# 99.6% of cases, 0.1 in 0.2% (and candidates are then compared exactly).
+BANDS, ROWS = 16, 4
+MINHASH_SEED = 20221
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+# Story terms: tokens of a title and lead, in Latin letters, cut to a common stem length, so that
+# "Казахстан", "Казахстане" and "Kazakhstan" meet.
+STEM_CHARS = 5
+CYRILLIC_TO_LATIN = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e",
+        "є": "ye", "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "yi", "й": "y", "к": "k",
+        "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+        "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "",
+        "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "қ": "k", "ғ": "g", "ң": "n",
+        "ә": "a", "ө": "o", "ұ": "u", "ү": "u", "һ": "h",
+    }
+)  # fmt: skip
+STOPWORDS = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "that",
+        "with",
+        "this",
+        "from",
+        "have",
+        "has",
+        "had",
+        "was",
+        "were",
+        "are",
+        "been",
+        "will",
+        "would",
+        "could",
+        "should",
+        "about",
+        "after",
+        "before",
+        "into",
+        "over",
+        "under",
+        "more",
+        "most",
+        "than",
+        "then",
+        "they",
+        "them",
+        "their",
+        "there",
+        "these",
+        "those",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "how",
+        "also",
+        "just",
+        "said",
+        "says",
+        "say",
+        "its",
+        "his",
+        "her",
+        "hers",
+        "him",
+        "she",
+        "our",
+        "ours",
+        "you",
+        "your",
+        "yours",
+        "not",
+        "but",
+        "all",
+        "any",
+        "can",
+        "may",
+        "one",
+        "two",
+        "new",
+        "out",
+        "off",
+        "per",
+        "via",
+        "и",
+        "в",
+        "во",
+        "на",
+        "не",
+        "что",
+        "это",
+        "как",
+        "по",
+        "из",
+        "за",
+        "для",
+        "от",
+        "до",
+        "при",
+        "о",
+        "об",
+        "со",
+        "с",
+        "к",
+        "у",
+        "же",
+        "ли",
+        "бы",
+        "был",
+        "была",
+        "были",
+        "быть",
+        "его",
+        "ее",
+        "её",
+        "их",
+        "они",
+        "она",
+        "он",
+        "мы",
+        "вы",
+        "так",
+        "также",
+        "уже",
+        "еще",
+        "ещё",
+        "или",
+        "но",
+        "а",
+        "то",
+        "тот",
+        "та",
+        "те",
+        "этот",
+        "эта",
+        "эти",
+        "который",
+        "которая",
+        "которые",
+        "которых",
+        "году",
+        "года",
+        "лет",
+        "более",
+        "после",
+        "время",
+        "может",
+        "будет",
+        "і",
+        "й",
+        "та",
+        "що",
+        "це",
+        "як",
+        "по",
+        "з",
+        "із",
+        "за",
+        "для",
+        "від",
+        "до",
+        "при",
+        "про",
+        "на",
+        "не",
+        "у",
+        "в",
+        "же",
+        "би",
+        "був",
+        "була",
+        "були",
+        "бути",
+        "його",
+        "її",
+        "їх",
+        "вони",
+        "вона",
+        "він",
+        "ми",
+        "ви",
+        "також",
+        "вже",
+        "ще",
+        "або",
+        "але",
+        "а",
+        "те",
+        "той",
+        "ця",
+        "ці",
+        "який",
+        "яка",
+        "які",
+        "року",
+        "році",
+    ]
+)
+
+
+def words(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def text_hash(text: str) -> str:
+    """Hash of the text's words: equal for texts that differ only in spacing or case."""
+    return hashlib.sha1(" ".join(words(text)).encode("utf-8")).hexdigest()
+
+
+def shingles(text: str) -> set[str]:
+    tokens = words(text)
+    n = SHINGLE_WORDS
+    return {" ".join(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def minhash_signature(shingle_set: Iterable[str]) -> list[int]:
+    minhash = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
+    minhash.update_batch([s.encode("utf-8") for s in shingle_set])
+    return [int(v) for v in minhash.hashvalues]
+
+
+def lsh_buckets(signature: list[int]) -> list[int]:
+    """One bucket per band: a signed 64-bit hash of the band's rows (an SQLite INTEGER)."""
+    buckets = []
+    for band in range(BANDS):
+        rows = signature[band * ROWS : (band + 1) * ROWS]
+        data = band.to_bytes(2, "big") + b"".join(v.to_bytes(8, "big") for v in rows)
+        digest = hashlib.blake2b(data, digest_size=8).digest()
+        buckets.append(int.from_bytes(digest, "big", signed=True))
+    return buckets
+
+
+def estimated_similarity(a: list[int], b: list[int]) -> float:
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def story_terms(title: str | None, text: str | None, lead_words: int = 100) -> list[str]:
+    """Distinct stemmed terms of the title and the first words of the text."""
+    tokens = words(title or "") + words(text or "")[:lead_words]
+    terms: list[str] = []
+    for token in tokens:
+        if token in STOPWORDS:
+            continue
+        if token.isdigit():
+            term = token if len(token) >= 2 else ""
+        else:
+            latin = token.translate(CYRILLIC_TO_LATIN)
+            term = latin[:STEM_CHARS] if len(latin) >= 4 and latin.isalpha() else ""
+        if term and term not in terms:
+            terms.append(term)
+    return terms

@@ -1,0 +1,195 @@
+"""Dedup: fingerprints, and the dedup pipeline's decisions as the store records them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
+
+from pipeline.db import open_db
+from pipeline.dedup import DedupPipeline, sane_canonical
+from pipeline.extraction import extract_article
+from pipeline.fingerprint import jaccard, lsh_buckets, shingles, story_terms, text_hash
+from pipeline.items import ArticleItem, Entry
+from pipeline.store import SQLitePipeline
+from tests.conftest import fixture_bytes
+
+BASE = "http://news.test"
+FEED = f"{BASE}/feeds/world.rss"
+
+
+def test_text_hash_ignores_spacing_and_case() -> None:
+    assert text_hash("Hello,  World!\n") == text_hash("hello world")
+    assert text_hash("hello world") != text_hash("hello there world")
+
+
+def test_minhash_buckets_are_stable_and_shared_by_near_copies() -> None:
+    from pipeline.fingerprint import minhash_signature
+
+    text = " ".join(f"word{i} filler{i % 7}" for i in range(300))
+    copy = "LONDON (Wire) - " + text + " Reporting by Wire staff"
+    a, b = minhash_signature(shingles(text)), minhash_signature(shingles(copy))
+    assert a == minhash_signature(shingles(text))
+    assert set(lsh_buckets(a)) & set(lsh_buckets(b))
+    assert jaccard(shingles(text), shingles(copy)) > 0.9
+
+
+def test_story_terms_meet_across_scripts_and_inflections() -> None:
+    russian = story_terms("Очереди на границе с Казахстаном", None)
+    english = story_terms("Queues at the Kazakhstan border", None)
+    assert "kazak" in russian and "kazak" in english
+    assert "the" not in english and "на" not in russian
+
+
+@pytest.mark.parametrize(
+    ("canonical", "expected"),
+    [
+        (
+            "https://www.example.com/2019/11/story.html?utm_source=x",
+            "https://www.example.com/2019/11/story.html",
+        ),
+        ("https://www.example.com/", None),
+        ("https://www.example.com", None),
+        ("ftp://example.com/x", None),
+        (None, None),
+    ],
+)
+def test_sane_canonical(canonical: str | None, expected: str | None) -> None:
+    assert sane_canonical(canonical, f"{BASE}/a") == expected
+
+
+def page_item(
+    name: str, url: str | None = None, published: str = "2023-03-14T10:00:00Z"
+) -> ArticleItem:
+    """An extracted article from a fixture page, as the extraction pipeline leaves it."""
+    url = url or f"{BASE}/news/{name}"
+    result = extract_article(fixture_bytes(f"news/{name}", BASE).decode("utf-8"), url)
+    assert result is not None
+    item = text_item(url, result["text"], result["title"], result["canonical_url"], published)
+    item.site_name = result["site_name"]
+    return item
+
+
+def text_item(
+    url: str, text: str, title: str | None = None, canonical: str | None = None,
+    published: str = "2023-03-14T10:00:00Z",
+) -> ArticleItem:  # fmt: skip
+    from pipeline.extraction import text_fingerprints
+
+    entry = Entry(feed_url=FEED, link=url, title=title, published=published)
+    item = ArticleItem(url=url, entry=entry, status="ok", text=text, title=title,
+                       canonical_url=canonical, published=published, requested_urls=[url])  # fmt: skip
+    fingerprints = text_fingerprints(title, text)
+    item.text_hash = fingerprints["text_hash"]
+    item.signature = fingerprints["signature"]
+    item.story_terms = fingerprints["story_terms"]
+    return item
+
+
+class Run:
+    """One crawl's dedup and store pipelines over a database."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.stats = MemoryStatsCollector(get_crawler())
+        self.dedup = DedupPipeline(str(db_path), self.stats)
+        self.store = SQLitePipeline(str(db_path), self.stats, batch_size=1000, batch_seconds=3600)
+        self.dedup.open_spider()
+        self.store.open_spider()
+
+    def __call__(self, *items: ArticleItem) -> None:
+        for item in items:
+            self.store.process_item(self.dedup.process_item(item))
+
+    def close(self) -> None:
+        self.store.close_spider()
+        self.dedup.close_spider()
+
+
+def query(db_path: Path, sql: str) -> list[tuple[object, ...]]:
+    db = open_db(db_path)
+    try:
+        return [tuple(r) for r in db.execute(sql).fetchall()]
+    finally:
+        db.close()
+
+
+def test_same_text_under_another_url_is_a_sighting(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = Run(db)
+    first = page_item("uk-grain.html")
+    again = page_item("uk-grain.html", url=f"{BASE}/news/uk-grain.html?id=7")
+    again.entry.feed_url = f"{BASE}/feeds/other.rss"
+    run(first, again)
+    run.close()
+    assert again.same_as_url == first.url
+    assert query(db, "select count(*) from articles") == [(1,)]
+    assert query(db, "select link from entries order by id") == [(first.url,), (again.url,)]
+    assert run.stats.get_value("newsmon/dedup/same_text") == 1
+
+
+def test_near_copy_in_a_later_run_points_at_the_original(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = Run(db)
+    original = page_item("en-border.html")
+    run(original, page_item("uk-grain.html"))
+    run.close()
+    run = Run(db)
+    copy = page_item("wire-border.html", published="2022-09-25T10:00:00Z")
+    unrelated = page_item("en-study.html")
+    run(copy, unrelated)
+    run.close()
+    sql = "select url, duplicate_of, duplicate_similarity from articles"
+    rows = {url: (dup, sim) for url, dup, sim in query(db, sql)}
+    (original_id,) = query(db, f"select id from articles where url = '{original.url}'")[0]
+    assert rows[copy.url][0] == original_id
+    assert float(rows[copy.url][1]) > 0.85  # type: ignore[arg-type]
+    assert rows[unrelated.url] == (None, None)
+    assert rows[original.url] == (None, None)
+
+
+def test_same_canonical_url_folds_only_when_the_text_agrees(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = Run(db)
+    canonical = "https://live.example/2022/09/border.html"
+    original = page_item("en-border.html")
+    original.canonical_url = canonical
+    mirror = page_item("en-border.html", url=f"{BASE}/amp/en-border.html")
+    mirror.text = (mirror.text or "") + "\nShare this story."
+    mirror.text_hash = text_hash(mirror.text)
+    mirror.canonical_url = canonical
+    section = page_item("uk-grain.html")
+    section.canonical_url = canonical  # a CMS that names its section page as every canonical
+    run(original, mirror, section)
+    run.close()
+    assert mirror.same_as_url == original.url
+    assert section.same_as_url is None
+    assert run.stats.get_value("newsmon/dedup/same_canonical") == 1
+    assert run.stats.get_value("newsmon/dedup/canonical_conflict") == 1
+    assert query(db, "select count(*) from articles") == [(2,)]
+
+
+def test_independent_write_ups_of_one_event_share_a_story(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = Run(db)
+    run(page_item("en-study.html"), page_item("uk-grain.html", published="2023-03-14T11:00:00Z"))
+    run.close()
+    run = Run(db)  # a later run finds the story through the index
+    run(page_item("en-study-2.html", published="2023-03-15T07:00:00Z"))
+    run.close()
+    stories = query(db, "select a.url, a.story_id from articles a order by a.id")
+    by_url = {str(url).rsplit("/", 1)[1]: story for url, story in stories}
+    assert by_url["en-study.html"] == by_url["en-study-2.html"]
+    assert by_url["uk-grain.html"] != by_url["en-study.html"]
+    assert query(
+        db, f"select article_count, outlet_count from stories where id = {by_url['en-study.html']}"
+    ) == [(2, 2)]
+
+
+def test_stories_stay_apart_outside_the_time_window(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = Run(db)
+    run(page_item("en-study.html"), page_item("en-study-2.html", published="2023-05-01T00:00:00Z"))
+    run.close()
+    assert query(db, "select count(distinct story_id) from articles") == [(2,)]

@@ -19,6 +19,7 @@ from pipeline.addresses import parse_networks
 from pipeline.db import open_db, open_db_readonly
 from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
 from pipeline.feeds import iso_utc
+from pipeline.lock import DatabaseLock
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -57,7 +58,7 @@ def crawl_settings(
     if allowed:
         settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
     if feeds_file is not None:
-        load_feed_list(feeds_file)  # fail early, with the file's own error
+        count = len(load_feed_list(feeds_file))  # fail early, with the file's own error
         settings.set("NEWSMON_FEEDS_FILE", str(feeds_file), priority="cmdline")
     else:
         feeds = list_feeds(db_path)
@@ -66,6 +67,8 @@ def crawl_settings(
                 f"no feeds to crawl: give --feeds FILE, or import feeds into {db_path} first"
             )
         settings.set("NEWSMON_FEEDS", [feed["url"] for feed in feeds], priority="cmdline")
+        count = len(feeds)
+    settings.set("NEWSMON_FEEDS_TOTAL", count, priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     return settings
@@ -80,13 +83,15 @@ def crawl(
     """Crawl the feeds into the database at ``db_path`` and return how the run ended."""
     try:
         settings = crawl_settings(db_path, feeds_file, allow_private, overrides)
-        open_db(db_path).close()  # create and migrate, or fail with a clear reason
     except (FeedListError, ValueError) as exc:
         raise NewsmonError(str(exc)) from exc
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler("feeds")
-    process.crawl(crawler)
-    process.start()
+    with DatabaseLock(db_path):  # CrawlLocked if another crawl has it
+        open_db(db_path).close()  # create and migrate, or fail with a clear reason
+        settings.set("NEWSMON_LOCK_HELD", True, priority="cmdline")
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler("feeds")
+        process.crawl(crawler)
+        process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     return CrawlResult(
         finish_reason=str(stats.get("finish_reason", "unknown")),

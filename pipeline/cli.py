@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from pipeline import __version__, api
 from pipeline.db import DatabaseError
 from pipeline.feedlist import FeedListError
+from pipeline.lock import CrawlLocked
+
+EX_TEMPFAIL = 75  # sysexits.h: try again later (another crawl holds the database)
 
 DEFAULT_DB = "data/news.db"
 
@@ -58,20 +62,33 @@ def cli() -> None:
     metavar="NAME=VALUE",
     help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
 )
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    help="Where the crawl log goes. Default: the terminal (warnings only, with a progress "
+    "line) when run from one, else newsmon.log beside the database.",
+)
 def crawl(
-    feeds_file: str | None, db_path: str, allow_private: tuple[str, ...], overrides: tuple[str, ...]
+    feeds_file: str | None,
+    db_path: str,
+    allow_private: tuple[str, ...],
+    overrides: tuple[str, ...],
+    log_file: str | None,
 ) -> None:
-    """Fetch the feeds and their articles into the database.
+    """Fetch the feeds and their new articles into the database.
 
-    Failing feeds and articles are recorded with the reason, not fatal: the exit code is 0
-    when the run completed, non-zero with a one-line reason when it could not run.
+    Feeds are fetched with conditional GET and known articles are never downloaded again, so
+    a run in which nothing changed costs little. One crawl per database at a time: a second
+    one exits at once with code 75. Failing feeds and articles are recorded with the reason,
+    not fatal: the exit code is 0 when the run completed, non-zero with a one-line reason when
+    it could not run.
 
     \b
     Example:
         newsmon crawl --feeds feeds.opml --db data/news.db
         newsmon crawl --feeds feeds.txt --allow-private 127.0.0.0/8 -s DOWNLOAD_DELAY=0
     """
-    settings: dict[str, str] = {}
+    settings = logging_settings(db_path, log_file, interactive=sys.stderr.isatty())
     for override in overrides:
         name, sep, value = override.partition("=")
         if not sep or not name:
@@ -79,6 +96,9 @@ def crawl(
         settings[name.strip()] = value
     try:
         result = api.crawl(db_path, feeds_file, allow_private, settings)
+    except CrawlLocked as exc:
+        click.echo(f"newsmon: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
     except (api.NewsmonError, FeedListError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     if not result.completed:
@@ -87,6 +107,15 @@ def crawl(
             reason = f"database errors in {db_path} (see the log)"
         click.echo(f"newsmon: crawl did not complete: {reason}", err=True)
         sys.exit(1)
+
+
+def logging_settings(db_path: str, log_file: str | None, interactive: bool) -> dict[str, str]:
+    """Quiet under cron (a log file), a progress line and warnings on a terminal."""
+    if log_file is None and interactive:
+        return {"LOG_LEVEL": "WARNING", "NEWSMON_PROGRESS": "True"}
+    path = Path(log_file) if log_file else Path(db_path).parent / "newsmon.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {"LOG_FILE": str(path), "LOG_FILE_APPEND": "True", "LOG_LEVEL": "INFO"}
 
 
 @cli.command()

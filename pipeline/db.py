@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from pipeline.migrations import migrations
 
 BUSY_TIMEOUT_SECONDS = 30
+CACHE_KIB = 64 * 1024  # page cache per connection: the dedup indexes stay in memory
 
 
 class DatabaseError(RuntimeError):
@@ -25,6 +26,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         db = Database(conn)
         if migrate:
             migrations.apply(db)

@@ -14,7 +14,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from pipeline.extraction import extract_article
+from pipeline.extraction import exit_with_parent, extract_article
 from pipeline.failures import describe
 from pipeline.items import ArticleItem
 
@@ -53,6 +53,8 @@ class ExtractPipeline:
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=self.tasks_per_worker or None,
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
         )
 
     def close_spider(self) -> None:

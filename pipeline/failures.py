@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
+
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -13,12 +16,15 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError
 
 from pipeline.guard import RefusedRequest
+from pipeline.known import KnownArticle
 
 
 def failure_status(error: BaseException) -> tuple[str, int | None]:
     """Return ``(status, http_status)`` for an exception an errback received."""
     if isinstance(error, HttpError):
         return f"fetch_failed:{error.response.status}", error.response.status
+    if isinstance(error, KnownArticle):
+        return "seen", None
     if isinstance(error, RefusedRequest):
         return f"refused:{error.reason}", None
     if isinstance(error, IgnoreRequest):
@@ -40,6 +46,23 @@ def failure_status(error: BaseException) -> tuple[str, int | None]:
         if isinstance(error, types):
             return f"fetch_failed:{name}", None
     return f"fetch_failed:{type(error).__name__.lower()}", None
+
+
+def retry_after(error: BaseException) -> float | None:
+    """Seconds a 429/503 response asked us to wait (``Retry-After``), if it did."""
+    if not isinstance(error, HttpError):
+        return None
+    value = error.response.headers.get(b"Retry-After")
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def describe(error: BaseException) -> str:

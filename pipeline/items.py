@@ -18,6 +18,10 @@ class FeedItem:
     http_status: int | None = None
     entries: int = 0
     fetched_at: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait
 
 
 @dataclass

@@ -180,3 +180,28 @@ def add_crawl_run_dedup_counts(db: Database) -> None:
     runs.add_column("articles_same", int)
     runs.add_column("articles_near_duplicate", int)
     runs.add_column("stories_new", int)
+
+
+@migrations()
+def add_feed_schedule(db: Database) -> None:
+    """Conditional GET, feed body hashes, failure back-off; fetch attempts per article."""
+    feeds = db.table("feeds")
+    for column, kind in [
+        ("etag", str),
+        ("last_modified", str),
+        ("body_hash", str),
+        # Validators of the latest fetch, promoted to the three above when a crawl finishes:
+        # a crawl killed before it read every entry must fetch the feed again.
+        ("next_etag", str),
+        ("next_last_modified", str),
+        ("next_body_hash", str),
+        ("consecutive_failures", int),
+        ("next_due_at", str),
+        ("retry_after", str),
+    ]:
+        feeds.add_column(column, kind)
+    db.table("articles").add_column("attempts", int)
+    runs = db.table("crawl_runs")
+    runs.add_column("feeds_not_modified", int)
+    runs.add_column("articles_known", int)
+    runs.add_column("pid", int)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +56,15 @@ class RunLog:
         db = open_db(self.db_path)
         try:
             with db.atomic():
+                # This crawl holds the database lock: any run still "running" was killed.
+                db.execute(
+                    "UPDATE crawl_runs SET status = 'killed', "
+                    "finish_reason = 'process ended without closing the run' "
+                    "WHERE status = 'running'"
+                )
                 cursor = db.execute(
-                    "INSERT INTO crawl_runs (started_at, status) VALUES (?, 'running')",
-                    (iso_utc(time.time()),),
+                    "INSERT INTO crawl_runs (started_at, status, pid) VALUES (?, 'running', ?)",
+                    (iso_utc(time.time()), os.getpid()),
                 )
             self.run_id = cursor.lastrowid
         finally:
@@ -128,6 +135,8 @@ def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
         "articles_failed": failed,
         "articles_refused": refused,
         "entries_new": count("newsmon/entries/new"),
+        "feeds_not_modified": count("newsmon/feeds/not_modified"),
+        "articles_known": count("newsmon/articles/known"),
         "articles_same": count("newsmon/dedup/same_text") + count("newsmon/dedup/same_canonical"),
         "articles_near_duplicate": count("newsmon/dedup/near_duplicate"),
         "stories_new": count("newsmon/stories/created"),

@@ -30,6 +30,16 @@ NEWSMON_BATCH_SECONDS = 2.0  # ... or at least this often
 NEWSMON_NEAR_DUPLICATE_THRESHOLD = 0.5  # Jaccard similarity of 4-word shingles
 NEWSMON_STORY_THRESHOLD = 0.3  # IDF-weighted cosine of title-and-lead terms
 NEWSMON_STORY_WINDOW_DAYS = 3.0
+# Feed scheduling: how often a healthy feed may be fetched, and the back-off after failures
+# (doubling from the base up to the maximum, or longer if the server sends Retry-After).
+NEWSMON_FEED_MIN_INTERVAL = 0  # seconds; 0 fetches every feed on every run (conditional GET)
+NEWSMON_FEED_BACKOFF_BASE = 300
+NEWSMON_FEED_BACKOFF_MAX = 24 * 3600
+NEWSMON_FEED_UNHEALTHY_FAILURES = 3
+NEWSMON_ARTICLE_MAX_ATTEMPTS = 3  # fetches of a page that keeps failing for passing reasons
+NEWSMON_PROGRESS = False  # a progress line on stderr; `newsmon crawl` sets it on a terminal
+NEWSMON_FEEDS_TOTAL = 0  # for the progress line
+NEWSMON_LOCK_HELD = False  # set by `newsmon crawl`, which takes the database lock itself
 NEWSMON_LOOPLAG_INTERVAL = 0.05  # seconds between reactor lag probes; 0 switches them off
 
 USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
@@ -72,6 +82,8 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt, so that a refused host never even gets a robots.txt request.
     "pipeline.guard.AddressGuardMiddleware": 50,
+    "pipeline.feedstate.FeedStateMiddleware": 60,
+    "pipeline.known.KnownArticlesMiddleware": 70,
 }
 ITEM_PIPELINES = {
     "pipeline.extract.ExtractPipeline": 300,
@@ -79,9 +91,11 @@ ITEM_PIPELINES = {
     "pipeline.store.SQLitePipeline": 800,
 }
 EXTENSIONS = {
+    "pipeline.lock.CrawlLock": 0,
     # LoopLag reports on spider_closed before RunLog records the stats.
     "pipeline.looplag.LoopLag": 400,
     "pipeline.runlog.RunLog": 500,
+    "pipeline.progress.Progress": 600,
 }
 
 LOG_LEVEL = "INFO"

@@ -10,8 +10,10 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
 from pipeline.db import open_db
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FEED_OK_STATUSES = frozenset({"ok", "no_entries"})
+FEED_OK_STATUSES = frozenset({"ok", "no_entries", "not_modified", "unchanged"})
 ARTICLE_COLUMNS = (
     "url",
     "canonical_url",
@@ -56,8 +58,10 @@ class SQLitePipeline:
         batch_size: int = 100,
         batch_seconds: float = 2.0,
         on_fatal: Callable[[str], None] | None = None,
+        schedule: FeedSchedule | None = None,
     ) -> None:
         self.db_path = db_path
+        self.schedule = schedule or FeedSchedule()
         self.on_fatal = on_fatal
         self.stats = stats
         self.batch_size = batch_size
@@ -73,13 +77,20 @@ class SQLitePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         assert crawler.stats is not None
-        return cls(
+        pipeline = cls(
             settings.get("NEWSMON_DB_PATH"),
             crawler.stats,
             batch_size=settings.getint("NEWSMON_BATCH_SIZE"),
             batch_seconds=settings.getfloat("NEWSMON_BATCH_SECONDS"),
             on_fatal=lambda reason: _close_crawl(crawler, reason),
+            schedule=FeedSchedule(
+                min_interval=settings.getfloat("NEWSMON_FEED_MIN_INTERVAL"),
+                backoff_base=settings.getfloat("NEWSMON_FEED_BACKOFF_BASE"),
+                backoff_max=settings.getfloat("NEWSMON_FEED_BACKOFF_MAX"),
+            ),
         )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     @property
     def db(self) -> Database:
@@ -88,6 +99,26 @@ class SQLitePipeline:
 
     def open_spider(self) -> None:
         self._db = open_db(self.db_path)
+        with self.db.atomic():  # validators of a crawl that did not finish are not to be trusted
+            self.db.execute(
+                "UPDATE feeds SET next_etag = NULL, next_last_modified = NULL, "
+                "next_body_hash = NULL WHERE next_body_hash IS NOT NULL"
+            )
+
+    def spider_closed(self, reason: str) -> None:
+        """Once every entry has been read, the feeds' latest validators become the ones to send."""
+        if reason != "finished":
+            return
+        db = open_db(self.db_path)
+        try:
+            with db.atomic():
+                db.execute(
+                    "UPDATE feeds SET etag = next_etag, last_modified = next_last_modified, "
+                    "body_hash = next_body_hash, next_etag = NULL, next_last_modified = NULL, "
+                    "next_body_hash = NULL WHERE next_body_hash IS NOT NULL"
+                )
+        finally:
+            db.close()
 
     def close_spider(self) -> None:
         if self._db is None:
@@ -146,12 +177,21 @@ class SQLitePipeline:
 
     def _write_feed(self, item: FeedItem) -> None:
         ok = item.status in FEED_OK_STATUSES
+        now = time.time()
+        (failures,) = self.db.execute(
+            "SELECT coalesce(max(consecutive_failures), 0) FROM feeds WHERE url = ?", (item.url,)
+        ).fetchone()
+        failures = 0 if ok else failures + 1
+        due = self.schedule.next_due(now, failures, item.retry_after)
         self.db.execute(
             """
             INSERT INTO feeds (url, title, site_url, category, last_status, last_error,
-                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at)
+                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at,
+                consecutive_failures, next_due_at, retry_after,
+                next_etag, next_last_modified, next_body_hash)
             VALUES (:url, :title, :site_url, :category, :status, :error,
-                :http_status, :fetched_at, :ok_at, :entries, :fetched_at)
+                :http_status, :fetched_at, :ok_at, :entries, :fetched_at,
+                :failures, :due, :retry_after, :etag, :last_modified, :body_hash)
             ON CONFLICT(url) DO UPDATE SET
                 title = coalesce(excluded.title, feeds.title),
                 site_url = coalesce(excluded.site_url, feeds.site_url),
@@ -161,9 +201,22 @@ class SQLitePipeline:
                 last_http_status = excluded.last_http_status,
                 last_fetched_at = excluded.last_fetched_at,
                 last_ok_at = coalesce(excluded.last_ok_at, feeds.last_ok_at),
-                last_entries = excluded.last_entries
+                last_entries = CASE WHEN excluded.last_status IN ('not_modified', 'unchanged')
+                    THEN feeds.last_entries ELSE excluded.last_entries END,
+                consecutive_failures = excluded.consecutive_failures,
+                next_due_at = excluded.next_due_at,
+                retry_after = excluded.retry_after,
+                next_etag = coalesce(excluded.next_etag, feeds.next_etag),
+                next_last_modified = coalesce(excluded.next_last_modified, feeds.next_last_modified),
+                next_body_hash = coalesce(excluded.next_body_hash, feeds.next_body_hash)
             """,
             {
+                "failures": failures,
+                "due": iso_utc(due) if due else None,
+                "retry_after": iso_utc(now + item.retry_after) if item.retry_after else None,
+                "etag": item.etag,
+                "last_modified": item.last_modified,
+                "body_hash": item.body_hash if item.status in ("ok", "no_entries") else None,
                 "url": item.url,
                 "title": item.title,
                 "site_url": item.site_url,
@@ -177,6 +230,8 @@ class SQLitePipeline:
             },
         )
         self.stats.inc_value("newsmon/feeds/ok" if ok else "newsmon/feeds/failed")
+        if item.status == "not_modified":
+            self.stats.inc_value("newsmon/feeds/not_modified")
         self.stats.inc_value(f"newsmon/feeds/status/{item.status}")
 
     def _write_article(self, item: ArticleItem) -> None:
@@ -235,7 +290,7 @@ class SQLitePipeline:
             "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
         ).fetchone()
         if existing is None:
-            row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()))
+            row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()), attempts=1)
             columns = ", ".join(row)
             values = ", ".join(f":{name}" for name in row)
             cursor = self.db.execute(f"INSERT INTO articles ({columns}) VALUES ({values})", row)
@@ -248,7 +303,9 @@ class SQLitePipeline:
                 return int(article_id)
             assignments = ", ".join(f"{name} = :{name}" for name in ARTICLE_COLUMNS)
             self.db.execute(
-                f"UPDATE articles SET {assignments} WHERE id = :id", {**row, "id": article_id}
+                f"UPDATE articles SET {assignments}, attempts = coalesce(attempts, 0) + 1 "
+                f"WHERE id = :id",
+                {**row, "id": article_id},
             )
             self.stats.inc_value("newsmon/articles/updated")
         if item.text_hash and known_hash is None:
@@ -339,6 +396,23 @@ class SQLitePipeline:
             row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
             self._feed_ids[url] = int(row[0])
         return self._feed_ids[url]
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """When a feed is due again: after ``min_interval`` if healthy, else after a back-off that
+    doubles with each consecutive failure, and never before a server's ``Retry-After``."""
+
+    min_interval: float = 0.0
+    backoff_base: float = 300.0
+    backoff_max: float = 24 * 3600.0
+
+    def next_due(self, now: float, failures: int, retry_after: float | None = None) -> float | None:
+        wait = self.min_interval
+        if failures:
+            wait = min(self.backoff_base * 2 ** (failures - 1), self.backoff_max)
+        wait = max(wait, retry_after or 0.0)
+        return now + wait if wait > 0 else None
 
 
 def _close_crawl(crawler: Crawler, reason: str) -> None:

@@ -14,9 +14,10 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
 from pipeline.decode import decode_page
-from pipeline.failures import describe, failure_status
+from pipeline.failures import describe, failure_status, retry_after
 from pipeline.feedlist import FeedSource, load_feed_list
 from pipeline.feeds import FeedParseError, iso_utc, parse_feed
+from pipeline.feedstate import FeedNotDue
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
 
@@ -71,7 +72,7 @@ class FeedSpider(Spider):
                 errback=self.feed_failed,
                 cb_kwargs={"feed": feed},
                 dont_filter=True,
-                meta={"newsmon_kind": "feed"},
+                meta={"newsmon_kind": "feed", "handle_httpstatus_list": [304]},
             )
 
     def parse_feed(self, response: Response, feed: FeedSource) -> Iterator[Any]:
@@ -87,6 +88,17 @@ class FeedSpider(Spider):
             http_status=response.status,
             fetched_at=iso_utc(time.time()),
         )
+        if response.status == 304:
+            item.status = "not_modified"
+            yield item
+            return
+        item.body_hash = hashlib.sha1(response.body).hexdigest()
+        if item.body_hash == response.meta.get("newsmon_previous_hash"):
+            item.status = "unchanged"  # a server that ignores validators sent the same bytes
+            yield item
+            return
+        item.etag = _header(response, b"ETag")
+        item.last_modified = _header(response, b"Last-Modified")
         try:
             parsed = parse_feed(
                 response.body, response.url, lower_headers, max_entries=self.max_entries
@@ -161,7 +173,8 @@ class FeedSpider(Spider):
         error = _error_of(failure)
         status, http_status = failure_status(error)
         url = normalize_url(entry.link or request.url)
-        self.logger.info("Article %s not fetched: %s", url, status)
+        if status != "seen":
+            self.logger.info("Article %s not fetched: %s", url, status)
         yield ArticleItem(
             url=url,
             entry=entry,
@@ -176,6 +189,8 @@ class FeedSpider(Spider):
         request = failure.request  # type: ignore[attr-defined]
         feed: FeedSource = request.cb_kwargs["feed"]
         error = _error_of(failure)
+        if isinstance(error, FeedNotDue):
+            return  # backing off: nothing to record in this run
         status, http_status = failure_status(error)
         self.logger.warning("Feed %s failed: %s (%s)", feed.url, status, describe(error))
         yield FeedItem(
@@ -186,6 +201,7 @@ class FeedSpider(Spider):
             error=describe(error),
             http_status=http_status,
             fetched_at=iso_utc(time.time()),
+            retry_after=retry_after(error),
         )
 
     @staticmethod
@@ -197,6 +213,11 @@ class FeedSpider(Spider):
 
 def _error_of(failure: Failure) -> BaseException:
     return failure.value if failure.value is not None else RuntimeError("unknown failure")
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def _content_type(response: Response) -> str:

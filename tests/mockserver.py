@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import mimetypes
 import subprocess
@@ -90,6 +91,12 @@ class SiteHandler(BaseHTTPRequestHandler):
         if sidecar.exists():
             headers = json.loads(sidecar.read_text("utf-8"))
             status = int(headers.pop("status", 200))
+        if headers.pop("validators", True):
+            etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+            headers.update({"ETag": etag, "Last-Modified": "Sun, 25 Sep 2022 12:00:00 GMT"})
+            if self.headers.get("If-None-Match") == etag:
+                self.respond(304, b"", None, headers)
+                return
         content_type = headers.pop("Content-Type", None)
         if content_type is None:
             content_type = CONTENT_TYPES.get(target.suffix) or (
@@ -102,7 +109,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         status: int,
         body: bytes,
         content_type: str | None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> None:
         self.send_response(status)
         if content_type:

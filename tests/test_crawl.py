@@ -78,9 +78,16 @@ def test_failures_are_stored_from_the_feed_entry_with_a_reason(crawl: Crawl) -> 
     assert "no_link" in statuses
 
 
-def test_no_request_reached_the_canary_or_a_disallowed_path(crawl: Crawl, canary: Canary) -> None:
+def test_no_request_reached_the_canary(crawl: Crawl, canary: Canary) -> None:
     assert canary.hits() == []
-    assert "refused:private" in crawl.result.stderr or "Refused" in crawl.result.stderr
+    log = (crawl.db.parent / "newsmon.log").read_text()
+    assert f"Refused {canary.server.base}/canary" in log
+
+
+def test_quiet_under_cron_with_the_log_beside_the_database(crawl: Crawl) -> None:
+    assert crawl.result.stdout == crawl.result.stderr == ""
+    log = (crawl.db.parent / "newsmon.log").read_text()
+    assert "Spider closed (finished)" in log
 
 
 def test_repeats_across_feeds_are_one_article_with_every_sighting(

@@ -1,0 +1,86 @@
+"""Downloader middleware that never downloads an article page already stored.
+
+The check is made before the download, on the normalised URL, against ``articles.url`` and
+every link already seen in ``entries``. A page whose last fetch failed for a reason that may pass
+(a 5xx, a time-out, a lost connection) is tried again, up to ``NEWSMON_ARTICLE_MAX_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+
+from pipeline.db import open_db_readonly
+
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Self
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+# Failures worth another attempt in a later run; anything else is final.
+RETRYABLE = re.compile(
+    r"^(fetch_failed:(5\d\d|408|429|timeout|dns|connection_refused|data_loss|\w*error\w*)"
+    r"|extract_failed|not_fetched)$"
+)
+
+
+class KnownArticle(IgnoreRequest):
+    """The page is stored already: the entry becomes a sighting of it."""
+
+
+class KnownArticlesMiddleware:
+    def __init__(self, db_path: str, stats: StatsCollector, max_attempts: int = 3) -> None:
+        self.db_path = db_path
+        self.stats = stats
+        self.max_attempts = max_attempts
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        settings = crawler.settings
+        middleware = cls(
+            settings.get("NEWSMON_DB_PATH"),
+            crawler.stats,
+            max_attempts=settings.getint("NEWSMON_ARTICLE_MAX_ATTEMPTS"),
+        )
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
+            return
+        known = self.stored_status(request.url)
+        if known is None:
+            return
+        status, attempts = known
+        if RETRYABLE.match(status) and (attempts or 1) < self.max_attempts:
+            self.stats.inc_value("newsmon/articles/retried")
+            return
+        self.stats.inc_value("newsmon/articles/known")
+        raise KnownArticle(f"{request.url} is stored already ({status})")
+
+    def stored_status(self, url: str) -> tuple[str, int | None] | None:
+        if self._conn is None:
+            try:
+                self._conn = open_db_readonly(self.db_path).conn
+            except Exception:  # noqa: BLE001 (no database yet: nothing is known)
+                return None
+        row = self._conn.execute(
+            "SELECT status, attempts FROM articles WHERE url = ? UNION ALL "
+            "SELECT a.status, a.attempts FROM entries e JOIN articles a ON a.id = e.article_id "
+            "WHERE e.url = ? LIMIT 1",
+            (url, url),
+        ).fetchone()
+        return (row[0], row[1]) if row else None

@@ -78,4 +78,4 @@ class FeedStateMiddleware:
         row = self._conn.execute(
             "SELECT etag, last_modified, body_hash, next_due_at FROM feeds WHERE url = ?", (url,)
         ).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        return (row[0], row[1], row[2], row[3]) if row else None

@@ -113,11 +113,14 @@ def test_second_crawl_on_the_same_database_exits_75(tmp_path: Path) -> None:
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
+    script = (
+        "from pipeline.lock import DatabaseLock; import time; "
+        f"lock = DatabaseLock({str(db)!r}); lock.acquire(); print('locked', flush=True); "
+        "time.sleep(60)"
+    )
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from pipeline.lock import DatabaseLock; import time; "
-         f"lock = DatabaseLock({str(db)!r}); lock.acquire(); print('locked', flush=True); time.sleep(60)"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     with pytest.raises(CrawlLocked):
         DatabaseLock(db).acquire()
@@ -164,7 +167,7 @@ def snapshot(db: Path) -> dict[str, Any]:
                 db,
                 "select f.url, e.link, a.url from entries e join feeds f on f.id = e.feed_id "
                 "join articles a on a.id = e.article_id",
-            ),  # fmt: skip
+            ),
             key=repr,
         ),
         "duplicates": query(db, "select count(*) from articles where duplicate_of is not null"),

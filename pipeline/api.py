@@ -9,17 +9,23 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lxml import etree
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from pipeline.addresses import parse_networks
-from pipeline.db import open_db, open_db_readonly
+from pipeline.db import open_db
 from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
 from pipeline.feeds import iso_utc
 from pipeline.lock import DatabaseLock
+from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
+from pipeline.urls import FETCHABLE_SCHEMES, scheme_of
+from spiders.discover import DiscoverSpider, FoundFeed
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -102,7 +108,10 @@ def crawl(
 
 def import_feeds(db_path: str | Path, feeds_file: str | Path) -> int:
     """Add the feeds of an OPML or plain list to the database; return how many were new."""
-    feeds = load_feed_list(feeds_file)
+    return import_feed_sources(db_path, load_feed_list(feeds_file))
+
+
+def import_feed_sources(db_path: str | Path, feeds: Sequence[FeedSource]) -> int:
     db = open_db(db_path)
     try:
         return add_feeds(db, feeds)
@@ -117,13 +126,16 @@ def add_feeds(db: Database, feeds: Sequence[FeedSource]) -> int:
     added = 0
     with db.atomic():
         for feed in feeds:
-            known = db.execute("SELECT 1 FROM feeds WHERE url = ?", (feed.url,)).fetchone()
+            known = db.execute(
+                "SELECT 1 FROM feeds WHERE url = ? AND removed_at IS NULL", (feed.url,)
+            ).fetchone()
             db.execute(
                 """
                 INSERT INTO feeds (url, title, category, added_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(url) DO UPDATE SET
                     title = coalesce(feeds.title, excluded.title),
-                    category = coalesce(excluded.category, feeds.category)
+                    category = coalesce(excluded.category, feeds.category),
+                    removed_at = NULL
                 """,
                 (feed.url, feed.title, feed.category, now),
             )
@@ -131,15 +143,127 @@ def add_feeds(db: Database, feeds: Sequence[FeedSource]) -> int:
     return added
 
 
-def list_feeds(db_path: str | Path) -> list[dict[str, Any]]:
+def list_feeds(db_path: str | Path, include_removed: bool = False) -> list[dict[str, Any]]:
     """The feeds stored in the database, with their last fetch outcome."""
     if not Path(db_path).exists():
         return []
-    db = open_db_readonly(db_path)
+    db = open_db(db_path)
     try:
-        if not db["feeds"].exists():
-            return []
-        return list(db.query("SELECT * FROM feeds ORDER BY id"))
+        where = "" if include_removed else "WHERE removed_at IS NULL"
+        return list(db.query(f"SELECT * FROM feeds {where} ORDER BY id"))
+    finally:
+        db.close()
+
+
+def remove_feed(db_path: str | Path, url_or_id: str) -> str:
+    """Stop crawling a feed (its articles and history stay); return its URL."""
+    db = open_db(db_path)
+    try:
+        column = "id" if url_or_id.isdigit() else "url"
+        row = db.execute(
+            f"SELECT url FROM feeds WHERE {column} = ? AND removed_at IS NULL", (url_or_id,)
+        ).fetchone()
+        if row is None:
+            raise NewsmonError(f"no feed {url_or_id} in {db_path}")
+        with db.atomic():
+            db.execute(
+                "UPDATE feeds SET removed_at = ? WHERE url = ?", (iso_utc(time.time()), row[0])
+            )
+        return str(row[0])
+    finally:
+        db.close()
+
+
+def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
+    """The feed of ``url``: itself if it is a feed, else one its page names or a common path."""
+    if scheme_of(url) not in FETCHABLE_SCHEMES:
+        raise NewsmonError(f"not an http(s) URL: {url}")
+    settings = Settings()
+    settings.setmodule("pipeline.settings", priority="project")
+    allowed = list(allow_private)
+    parse_networks(allowed)
+    settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
+    settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    found: list[FoundFeed] = []
+
+    def collect(item: FoundFeed) -> None:  # signal receivers are held weakly: keep a name
+        found.append(item)
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(DiscoverSpider)
+    crawler.signals.connect(collect, signal=signals.item_scraped)
+    process.crawl(crawler, url=url)
+    process.start()
+    if not found:
+        raise NewsmonError(f"no feed found at {url} (page links, then common paths)")
+    best = min(found, key=lambda feed: feed.rank)
+    return FeedSource(best.url, best.title)
+
+
+def export_opml(db_path: str | Path) -> str:
+    """The feed list as OPML 2.0, folders from categories, for any feed reader."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = "newsmon feeds"
+    etree.SubElement(head, "dateCreated").text = formatdate(usegmt=True)
+    body = etree.SubElement(root, "body")
+    folders: dict[str, etree._Element] = {}
+    for feed in list_feeds(db_path):
+        parent = body
+        path = ""
+        for name in (feed["category"] or "").strip("/").split("/"):
+            if not name or "," in (feed["category"] or ""):
+                break
+            path = f"{path}/{name}"
+            if path not in folders:
+                folders[path] = etree.SubElement(parent, "outline", text=name, title=name)
+            parent = folders[path]
+        outline = etree.SubElement(
+            parent, "outline", type="rss", text=feed["title"] or feed["url"], xmlUrl=feed["url"]
+        )
+        if feed["title"]:
+            outline.set("title", feed["title"])
+        if feed["site_url"]:
+            outline.set("htmlUrl", feed["site_url"])
+        if feed["category"] and "," in feed["category"]:
+            outline.set("category", feed["category"])
+    return str(
+        etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
+    )
+
+
+FEED_HEALTH_SQL = f"""
+select f.id, coalesce(f.title, f.url) as title, f.url,
+    case when f.last_fetched_at is null then 'never fetched'
+         when coalesce(f.consecutive_failures, 0) >= {UNHEALTHY_FAILURES} then 'unhealthy'
+         when coalesce(f.consecutive_failures, 0) > 0 then 'failing'
+         else 'ok' end as health,
+    f.last_status, f.last_ok_at, coalesce(f.consecutive_failures, 0) as failures, f.next_due_at,
+    (select count(*) from entries e where e.feed_id = f.id
+        and e.first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) as articles_24h,
+    f.last_error
+from feeds f where f.removed_at is null
+order by case health when 'unhealthy' then 0 when 'failing' then 1 when 'never fetched' then 2
+    else 3 end, f.title
+"""
+
+
+def feed_health(db_path: str | Path) -> list[dict[str, Any]]:
+    """Each feed's health: last success, consecutive failures, next due time, recent articles."""
+    if not Path(db_path).exists():
+        raise NewsmonError(f"no database at {db_path}")
+    db = open_db(db_path)
+    try:
+        return list(db.query(FEED_HEALTH_SQL))
+    finally:
+        db.close()
+
+
+def last_run(db_path: str | Path) -> dict[str, Any] | None:
+    db = open_db(db_path)
+    try:
+        rows = list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1"))
+        return rows[0] if rows else None
     finally:
         db.close()
 
@@ -147,6 +271,7 @@ def list_feeds(db_path: str | Path) -> list[dict[str, Any]]:
 def datasette_metadata(db_name: str) -> dict[str, Any]:
     """The project's datasette metadata, for a database file named ``db_name``.db."""
     template: dict[str, Any] = json.loads(METADATA_TEMPLATE.read_text("utf-8"))
+    template["database"]["queries"]["feed_health"]["sql"] = FEED_HEALTH_SQL.strip()
     template["databases"] = {db_name: template.pop("database")}
     return template
 

@@ -6,12 +6,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pipeline import __version__, api
 from pipeline.db import DatabaseError
-from pipeline.feedlist import FeedListError
+from pipeline.feedlist import FeedListError, FeedSource
 from pipeline.lock import CrawlLocked
 
 EX_TEMPFAIL = 75  # sysexits.h: try again later (another crawl holds the database)
@@ -137,6 +138,39 @@ def serve(db_path: str, host: str, port: int) -> None:
     os.execv(command[0], command)
 
 
+@cli.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(db_path: str, as_json: bool) -> None:
+    """Feed health: last success, failures in a row, next due time, articles in 24 hours.
+
+    \b
+    Example:
+        newsmon status --db data/news.db
+    """
+    try:
+        rows = api.feed_health(db_path)
+        run = api.last_run(db_path)
+    except (api.NewsmonError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({"last_run": run, "feeds": rows}, ensure_ascii=False, indent=2))
+        return
+    if run:
+        click.echo(
+            f"Last run {run['id']}: {run['status']}, started {run['started_at']}, "
+            f"finished {run['finished_at'] or '-'}; {run['articles_new'] or 0} new articles"
+        )
+    header = f"{'health':<13} {'fails':>5} {'24h':>4}  {'last ok':<20} {'next due':<20} feed"
+    click.echo(header)
+    for row in rows:
+        click.echo(
+            f"{row['health']:<13} {row['failures']:>5} {row['articles_24h']:>4}  "
+            f"{row['last_ok_at'] or '-':<20} {row['next_due_at'] or 'next run':<20} "
+            f"{row['title'][:60]}"
+        )
+
+
 @cli.group()
 def feeds() -> None:
     """Manage the feed list stored in the database.
@@ -163,6 +197,60 @@ def feeds_import(feeds_file: str, db_path: str) -> None:
     except (FeedListError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{added} new feeds added to {db_path}")
+
+
+@feeds.command("add")
+@click.argument("url")
+@db_option
+@click.option("--category", help="Category (folder) for the feed, e.g. 'Central Asia'.")
+@click.option("--allow-private", multiple=True, metavar="NET", help="As for crawl.")
+def feeds_add(url: str, db_path: str, category: str | None, allow_private: tuple[str, ...]) -> None:
+    """Add a feed by its URL, or by a site's URL: the site's feed is found for you.
+
+    A site's page is searched for <link rel="alternate"> feeds (RSS, Atom, JSON Feed), then
+    common feed paths (/feed, /rss.xml, ...) are tried; the feed must parse.
+
+    \b
+    Example:
+        newsmon feeds add https://meduza.io/ --db data/news.db --category Russia
+    """
+    try:
+        found = api.discover_feed(url, allow_private)
+        added = api.import_feed_sources(db_path, [FeedSource(found.url, found.title, category)])
+    except (api.NewsmonError, ValueError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    verb = "Added" if added else "Already listed:"
+    click.echo(f"{verb} {found.url}" + (f" ({found.title})" if found.title else ""))
+
+
+@feeds.command("remove")
+@click.argument("feed")
+@db_option
+def feeds_remove(feed: str, db_path: str) -> None:
+    """Stop crawling a feed, given its URL or id; its articles and history stay.
+
+    \b
+    Example:
+        newsmon feeds remove https://meduza.io/rss/all --db data/news.db
+    """
+    try:
+        url = api.remove_feed(db_path, feed)
+    except (api.NewsmonError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Removed {url}")
+
+
+@feeds.command("export")
+@db_option
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+def feeds_export(db_path: str, output: Any) -> None:
+    """Write the feed list as OPML 2.0 (categories as folders), for any feed reader.
+
+    \b
+    Example:
+        newsmon feeds export --db data/news.db -o feeds.opml
+    """
+    output.write(api.export_opml(db_path))
 
 
 @feeds.command("list")

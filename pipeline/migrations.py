@@ -205,3 +205,9 @@ def add_feed_schedule(db: Database) -> None:
     runs.add_column("feeds_not_modified", int)
     runs.add_column("articles_known", int)
     runs.add_column("pid", int)
+
+
+@migrations()
+def add_feed_removed_at(db: Database) -> None:
+    """Removed feeds keep their history but are no longer crawled."""
+    db.table("feeds").add_column("removed_at", str)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from tests.conftest import FAST, ROOT, SITE, run_newsmon
+from tests.conftest import FAST, ROOT, SITE, Crawl, run_newsmon
 from tests.mockserver import MockServer
 
 
@@ -130,3 +130,59 @@ def test_fixture_site_is_only_bound_to_loopback() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert result.returncode != 0
+
+
+def test_feeds_add_discovers_remove_and_export(site: MockServer, tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    allow = ["--allow-private", "127.0.0.1"]
+    result = run_newsmon(
+        "feeds", "add", site.url("/"), "--db", db, "--category", "Steppe/World", *allow
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == f"Added {site.url('feeds/world.rss')} (Steppe Courier: World)"
+    result = run_newsmon("feeds", "add", site.url("blog/"), "--db", db, *allow)
+    assert result.stdout.strip() == f"Added {site.url('blog/feed')} (Science Desk)"
+    result = run_newsmon("feeds", "add", site.url("feeds/feed.json"), "--db", db, *allow)
+    assert result.stdout.startswith(f"Added {site.url('feeds/feed.json')}")
+    missing = run_newsmon("feeds", "add", site.url("status/404"), "--db", db, *allow)
+    assert missing.returncode == 1
+    assert "no feed found at" in missing.stderr
+    refused = run_newsmon("feeds", "add", site.url("/"), "--db", db)  # loopback not allowed
+    assert refused.returncode == 1
+    assert "no feed found" in refused.stderr
+
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["feeds", "remove", site.url("feeds/feed.json"), "--db", db]).exit_code
+        == 0
+    )
+    listed = [
+        f["url"]
+        for f in json.loads(runner.invoke(cli, ["feeds", "list", "--db", db, "--json"]).output)
+    ]
+    assert listed == [site.url("feeds/world.rss"), site.url("blog/feed")]
+    again = runner.invoke(cli, ["feeds", "remove", site.url("feeds/feed.json"), "--db", db])
+    assert again.exit_code != 0 and "no feed" in again.output
+
+    exported = runner.invoke(cli, ["feeds", "export", "--db", db]).output
+    opml = tmp_path / "exported.opml"
+    opml.write_text(exported)
+    from pipeline.feedlist import load_feed_list
+
+    feeds = load_feed_list(opml)
+    assert [(f.url, f.category) for f in feeds] == [
+        (site.url("feeds/world.rss"), "Steppe/World"),
+        (site.url("blog/feed"), None),
+    ]
+
+
+def test_status_shows_feed_health(crawl: Crawl) -> None:
+    result = CliRunner().invoke(cli, ["status", "--db", str(crawl.db)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Last run 1: partial")
+    assert any(line.startswith("failing") and "/status/500" in line for line in lines)
+    data = json.loads(CliRunner().invoke(cli, ["status", "--db", str(crawl.db), "--json"]).output)
+    world = next(f for f in data["feeds"] if f["url"].endswith("/feeds/world.rss"))
+    assert (world["health"], world["failures"]) == ("ok", 0)
+    assert world["articles_24h"] >= 9

@@ -264,7 +264,10 @@ class DedupPipeline:
     def _indexed_candidates(
         self, terms: list[str], published: datetime | None, url: str
     ) -> dict[str, tuple[list[str], set[str], float]]:
-        """Stored articles in the time window sharing index terms, the most shared first."""
+        """Stored articles in the time window sharing at least two index terms, most first.
+
+        One shared term is noise more often than not; two distinctive terms are a lead.
+        """
         if published is None or not terms:
             return {}
         low = iso(published - self.story_window)
@@ -277,7 +280,7 @@ class DedupPipeline:
                 (term, low, high, ROWS_PER_TERM),
             ).fetchall()
             hits.update(row[0] for row in rows)
-        ids = [article_id for article_id, _ in hits.most_common(MAX_CANDIDATES)]
+        ids = [article_id for article_id, n in hits.most_common(MAX_CANDIDATES) if n >= 2]
         if not ids:
             return {}
         placeholders = ", ".join("?" * len(ids))

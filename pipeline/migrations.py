@@ -211,3 +211,18 @@ def add_feed_schedule(db: Database) -> None:
 def add_feed_removed_at(db: Database) -> None:
     """Removed feeds keep their history but are no longer crawled."""
     db.table("feeds").add_column("removed_at", str)
+
+
+@migrations()
+def reindex_fts_only_when_text_changes(db: Database) -> None:
+    """Updates of other columns (story, dedup, status) no longer re-index the article."""
+    db.execute("DROP TRIGGER IF EXISTS articles_au")
+    db.execute(
+        """
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, text)
+            VALUES ('delete', old.rowid, old.title, old.text);
+          INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END
+        """
+    )

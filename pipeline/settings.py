@@ -36,7 +36,8 @@ NEWSMON_FEED_MIN_INTERVAL = 0  # seconds; 0 fetches every feed on every run (con
 NEWSMON_FEED_BACKOFF_BASE = 300
 NEWSMON_FEED_BACKOFF_MAX = 24 * 3600
 NEWSMON_FEED_UNHEALTHY_FAILURES = 3
-NEWSMON_ARTICLE_MAX_ATTEMPTS = 3  # fetches of a page that keeps failing for passing reasons
+NEWSMON_ARTICLE_MAX_ATTEMPTS = 3
+NEWSMON_MAX_CRAWL_DELAY = 60  # robots.txt Crawl-delay is honoured up to this many seconds  # fetches of a page that keeps failing for passing reasons
 NEWSMON_PROGRESS = False  # a progress line on stderr; `newsmon crawl` sets it on a terminal
 NEWSMON_FEEDS_TOTAL = 0  # for the progress line
 NEWSMON_LOCK_HELD = False  # set by `newsmon crawl`, which takes the database lock itself
@@ -84,6 +85,8 @@ DOWNLOADER_MIDDLEWARES = {
     "pipeline.guard.AddressGuardMiddleware": 50,
     "pipeline.feedstate.FeedStateMiddleware": 60,
     "pipeline.known.KnownArticlesMiddleware": 70,
+    # After RobotsTxtMiddleware (100), which parses robots.txt first.
+    "pipeline.crawldelay.CrawlDelayMiddleware": 110,
 }
 ITEM_PIPELINES = {
     "pipeline.extract.ExtractPipeline": 300,

@@ -219,3 +219,21 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_nothing(
     assert snapshot(db) == snapshot(reference)
     statuses = {s for (s,) in query(db, "select status from crawl_runs")}
     assert statuses <= {"killed", "partial"}
+
+
+def test_robots_crawl_delay_spaces_requests(tmp_path: Path) -> None:
+    log = tmp_path / "requests.log"
+    with MockServer(SITE.parent / "slowsite", log=log) as server:
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text("".join(server.url(f"{name}.rdf") + "\n" for name in "abc"))
+        started = time.monotonic()
+        result = crawl(feeds, tmp_path / "news.db", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 0
+    paths = [json.loads(line)["path"] for line in log.read_text().splitlines()]
+    assert sorted(p for p in paths if p.endswith(".rdf")) == ["/a.rdf", "/b.rdf", "/c.rdf"]
+    spaced = [p for p in paths if p != "/robots.txt"]  # three feeds and the page they link
+    assert len(spaced) == 4
+    assert elapsed >= 0.4 * (len(spaced) - 1)  # a lower bound: slowness cannot break it
+    stats = json.loads(query(tmp_path / "news.db", "select stats from crawl_runs")[0][0])
+    assert stats["newsmon/robots/crawl_delay_waits"] == len(spaced) - 1

@@ -217,8 +217,11 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_nothing(
     assert crawl(feeds, db).returncode == 0
     assert query(db, "pragma integrity_check") == [("ok",)]
     assert snapshot(db) == snapshot(reference)
-    statuses = {s for (s,) in query(db, "select status from crawl_runs")}
-    assert statuses <= {"killed", "partial"}
+    statuses = [s for (s,) in query(db, "select status from crawl_runs order by id")]
+    # A run may have finished before its kill; feeds failing then back off, so later runs are ok.
+    assert set(statuses) <= {"killed", "partial", "ok"}
+    assert "killed" in statuses
+    assert statuses[-1] in {"ok", "partial"}
 
 
 def test_robots_crawl_delay_spaces_requests(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -33,6 +34,32 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     except (OSError, sqlite3.Error) as exc:
         raise DatabaseError(f"cannot open database {path}: {exc}") from exc
     return db
+
+
+class LazyReader:
+    """A read-only connection to the database, opened on first use.
+
+    For components that look things up during a crawl: before the database exists, every
+    lookup finds nothing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if self._conn is None:
+            try:
+                self._conn = open_db_readonly(self.path).conn
+            except DatabaseError:
+                return None
+        row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def open_db_readonly(path: str | Path) -> Database:

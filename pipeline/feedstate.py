@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from pipeline.db import open_db_readonly
+from pipeline.db import LazyReader
 from pipeline.feeds import iso_utc
 
 if TYPE_CHECKING:
-    import sqlite3
     from typing import Self
 
     from scrapy import Request
@@ -35,21 +34,15 @@ class FeedNotDue(IgnoreRequest):
 
 class FeedStateMiddleware:
     def __init__(self, db_path: str, stats: StatsCollector) -> None:
-        self.db_path = db_path
         self.stats = stats
-        self._conn: sqlite3.Connection | None = None
+        self.reader = LazyReader(db_path)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
         middleware = cls(crawler.settings.get("NEWSMON_DB_PATH"), crawler.stats)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.reader.close, signal=signals.spider_closed)
         return middleware
-
-    def spider_closed(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "feed" or request.meta.get("newsmon_state_done"):
@@ -70,12 +63,7 @@ class FeedStateMiddleware:
             request.meta["newsmon_previous_hash"] = body_hash
 
     def feed_row(self, url: str) -> tuple[str | None, str | None, str | None, str | None] | None:
-        if self._conn is None:
-            try:
-                self._conn = open_db_readonly(self.db_path).conn
-            except Exception:  # noqa: BLE001 (no database yet: nothing is known)
-                return None
-        row = self._conn.execute(
+        row = self.reader.fetchone(
             "SELECT etag, last_modified, body_hash, next_due_at FROM feeds WHERE url = ?", (url,)
-        ).fetchone()
+        )
         return (row[0], row[1], row[2], row[3]) if row else None

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from pipeline.db import open_db_readonly
+from pipeline.db import LazyReader
 
 if TYPE_CHECKING:
-    import sqlite3
     from typing import Self
 
     from scrapy import Request
@@ -36,10 +35,9 @@ class KnownArticle(IgnoreRequest):
 
 class KnownArticlesMiddleware:
     def __init__(self, db_path: str, stats: StatsCollector, max_attempts: int = 3) -> None:
-        self.db_path = db_path
         self.stats = stats
         self.max_attempts = max_attempts
-        self._conn: sqlite3.Connection | None = None
+        self.reader = LazyReader(db_path)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -50,13 +48,8 @@ class KnownArticlesMiddleware:
             crawler.stats,
             max_attempts=settings.getint("NEWSMON_ARTICLE_MAX_ATTEMPTS"),
         )
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.reader.close, signal=signals.spider_closed)
         return middleware
-
-    def spider_closed(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
@@ -72,15 +65,10 @@ class KnownArticlesMiddleware:
         raise KnownArticle(f"{request.url} is stored already ({status})")
 
     def stored_status(self, url: str) -> tuple[str, int | None] | None:
-        if self._conn is None:
-            try:
-                self._conn = open_db_readonly(self.db_path).conn
-            except Exception:  # noqa: BLE001 (no database yet: nothing is known)
-                return None
-        row = self._conn.execute(
+        row = self.reader.fetchone(
             "SELECT status, attempts FROM articles WHERE url = ? UNION ALL "
             "SELECT a.status, a.attempts FROM entries e JOIN articles a ON a.id = e.article_id "
             "WHERE e.url = ? LIMIT 1",
             (url, url),
-        ).fetchone()
+        )
         return (row[0], row[1]) if row else None

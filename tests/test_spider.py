@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from scrapy import Request
@@ -32,7 +33,12 @@ def feed_response(name: str, content_type: str = "application/rss+xml") -> XmlRe
 
 def run_feed(spider: FeedSpider, name: str, content_type: str = "application/rss+xml") -> list[Any]:
     response = feed_response(name, content_type)
-    return list(spider.parse_feed(response, **response.request.cb_kwargs))  # type: ignore[union-attr]
+    assert response.request is not None
+
+    async def collect() -> list[Any]:
+        return [out async for out in spider.parse_feed(response, **response.request.cb_kwargs)]  # type: ignore[union-attr]
+
+    return asyncio.run(collect())
 
 
 def test_feed_callback_yields_feed_item_then_requests_with_entry_data() -> None:

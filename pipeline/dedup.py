@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 STORY_INDEX_TERMS = 12  # an article is found by its most distinctive terms
 ROWS_PER_TERM = 50  # most recent articles read per index term
-MAX_CANDIDATES = 50  # near-duplicate candidates compared per article
+MAX_CANDIDATES = 50  # stored story candidates compared per article
+NEAR_CANDIDATES = 5  # stored near-duplicate candidates compared exactly per article
 RECENT_ARTICLES = 1000  # articles of this run kept in memory until surely committed
 
 
@@ -211,12 +212,15 @@ class DedupPipeline:
                 if known.url != item.url and known.url not in candidates:
                     # Maybe not committed yet: compare signatures (an estimate, error ~0.06).
                     candidates[known.url] = estimated(item.signature, known.signature)
+        # Stored candidates sharing the most bands are the most similar: only the best few are
+        # compared exactly, which means reading and shingling their texts.
         placeholders = ", ".join("?" * len(buckets))
         rows = self.db.execute(
-            f"SELECT a.url, a.text FROM articles a WHERE a.id IN "
-            f"(SELECT article_id FROM near_dup_buckets WHERE bucket IN ({placeholders}) LIMIT ?) "
-            f"AND a.url != ? AND a.duplicate_of IS NULL",
-            (*buckets, MAX_CANDIDATES, item.url),
+            f"SELECT a.url, a.text FROM (SELECT article_id, count(*) AS bands "
+            f"FROM near_dup_buckets WHERE bucket IN ({placeholders}) GROUP BY article_id "
+            f"ORDER BY bands DESC LIMIT ?) c JOIN articles a ON a.id = c.article_id "
+            f"WHERE a.url != ? AND a.duplicate_of IS NULL",
+            (*buckets, NEAR_CANDIDATES, item.url),
         ).fetchall()
         if rows:
             mine = shingles(item.text)

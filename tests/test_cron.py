@@ -157,16 +157,19 @@ def gone(pids: set[int], timeout: float = 10) -> bool:
 
 
 def snapshot(db: Path) -> dict[str, Any]:
-    """What a crawl stored, without ids and times."""
+    """What a crawl stored, without ids and times.
+
+    An article is named by its text, or by its URL when it has none: two URLs serving one text
+    become one article under whichever was fetched first, which depends on timing.
+    """
+    article = "coalesce(a.text_hash, a.url)"
     return {
-        "articles": sorted(
-            query(db, "select url, status, title, text_hash from articles"), key=repr
-        ),
+        "articles": sorted(query(db, f"select {article}, a.status from articles a"), key=repr),
         "entries": sorted(
             query(
                 db,
-                "select f.url, e.link, a.url from entries e join feeds f on f.id = e.feed_id "
-                "join articles a on a.id = e.article_id",
+                f"select f.url, e.link, {article} from entries e "
+                "join feeds f on f.id = e.feed_id join articles a on a.id = e.article_id",
             ),
             key=repr,
         ),

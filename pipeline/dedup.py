@@ -318,6 +318,7 @@ class DedupPipeline:
 
 
 def estimated(signature: list[int], other: list[int]) -> float:
+    """Jaccard similarity estimated from two MinHash signatures (error about 0.06 at 64)."""
     return sum(a == b for a, b in zip(signature, other, strict=True)) / len(signature)
 
 

@@ -33,7 +33,7 @@ def failure_status(error: BaseException) -> tuple[str, int | None]:
             return "refused:robots", None
         if "redirect" in message:
             return "fetch_failed:redirects", None
-        if "size" in message or "maxsize" in message:
+        if "size" in message:  # DOWNLOAD_MAXSIZE, before or after decompression
             return "fetch_failed:too_large", None
         return "fetch_failed:ignored", None
     kinds: list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]] = [

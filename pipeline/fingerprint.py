@@ -260,10 +260,6 @@ def lsh_buckets(signature: list[int]) -> list[int]:
     return buckets
 
 
-def estimated_similarity(a: list[int], b: list[int]) -> float:
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
-
-
 def story_terms(title: str | None, text: str | None, lead_words: int = 100) -> list[str]:
     """Distinct stemmed terms of the title and the first words of the text."""
     tokens = words(title or "") + words(text or "")[:lead_words]

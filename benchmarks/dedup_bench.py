@@ -21,7 +21,7 @@ from scrapy.utils.test import get_crawler
 
 from pipeline.db import open_db
 from pipeline.dedup import DedupPipeline
-from pipeline.extraction import text_fingerprints
+from pipeline.fingerprint import fingerprint
 from pipeline.items import ArticleItem, Entry
 from pipeline.store import SQLitePipeline
 
@@ -78,10 +78,7 @@ def new_items(count: int, rng: random.Random) -> list[ArticleItem]:
         entry = Entry(feed_url="http://new.test/feed", link=url, title=title, published=published)
         item = ArticleItem(url=url, entry=entry, status="ok", text=text, title=title,
                            published=published, requested_urls=[url])  # fmt: skip
-        fingerprints = text_fingerprints(title, text)
-        item.text_hash = fingerprints["text_hash"]
-        item.signature = fingerprints["signature"]
-        item.story_terms = fingerprints["story_terms"]
+        item.fingerprints = fingerprint(title, text)
         items.append(item)
     return items
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline.db import open_db
-from pipeline.fingerprint import jaccard, lsh_buckets, shingles, story_terms
+from pipeline.fingerprint import Fingerprints, jaccard, shingles, story_terms
 from pipeline.items import ArticleItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url
 
@@ -104,7 +104,6 @@ class DedupPipeline:
         self._recent = RecentIndex()
         self._run_df: Counter[str] = Counter()
         self._run_articles = 0
-        self._stored_df: dict[str, int] = {}  # of the article being classified
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -132,34 +131,35 @@ class DedupPipeline:
             self._db = None
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ArticleItem) and item.status == "ok" and item.text_hash:
-            self.classify(item)
+        if isinstance(item, ArticleItem) and item.status == "ok" and item.fingerprints:
+            self.classify(item, item.fingerprints)
         return item
 
-    def classify(self, item: ArticleItem) -> None:
-        assert item.text_hash is not None and item.signature is not None
+    def classify(self, item: ArticleItem, fp: Fingerprints) -> None:
         item.canonical_url = sane_canonical(item.canonical_url, item.url)
-        same = self._same_text(item) or self._same_canonical(item)
+        same = self._same_text(item.url, fp) or self._same_canonical(item, fp)
         if same is not None:
             item.same_as_url, reason = same
             self.stats.inc_value(f"newsmon/dedup/same_{reason}")
             return
-        buckets = lsh_buckets(item.signature)
-        near = self._near_duplicate(item, buckets)
-        keys: list[Any] = [("hash", item.text_hash)]
+        near = self._near_duplicate(item, fp)
+        keys: list[Any] = [("hash", fp.text_hash)]
         if item.canonical_url:
             keys.append(("canonical", item.canonical_url))
         published = parse_time(item.published)
-        terms = item.story_terms or []
+        terms = fp.story_terms
         headline = set(story_terms(item.title, None))
-        idf = self._idf(terms)
+        idf, seen = self._idf(terms)
+        norm = math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
         if near is not None:
             item.duplicate_of_url, item.duplicate_similarity = near
             item.story_of_url = near[0]
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         else:
-            keys += [("bucket", bucket) for bucket in buckets]
-            item.story_of_url = self._story_match(item, published, terms, headline, idf)
+            keys += [("bucket", bucket) for bucket in fp.buckets]
+            item.story_of_url = self._story_match(
+                item.url, published, terms, headline, idf, norm, seen
+            )
             item.story_index_terms = index_terms(terms, idf)
             self.stats.inc_value("newsmon/dedup/unique")
             self.stats.inc_value(
@@ -167,29 +167,28 @@ class DedupPipeline:
             )
             self._run_df.update(set(terms))
             self._run_articles += 1
-        norm = math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
         item.story_norm = norm
-        self._recent.add(Recent(item.url, item.signature, published, terms, headline, norm, keys))
+        self._recent.add(Recent(item.url, fp.signature, published, terms, headline, norm, keys))
 
-    def _same_text(self, item: ArticleItem) -> tuple[str, str] | None:
-        for known in self._recent.lookup(("hash", item.text_hash)):
-            if known.url != item.url:
+    def _same_text(self, url: str, fp: Fingerprints) -> tuple[str, str] | None:
+        for known in self._recent.lookup(("hash", fp.text_hash)):
+            if known.url != url:
                 return known.url, "text"
         row = self.db.execute(
             "SELECT url FROM articles WHERE text_hash = ? AND url != ? LIMIT 1",
-            (item.text_hash, item.url),
+            (fp.text_hash, url),
         ).fetchone()
         return (row[0], "text") if row else None
 
-    def _same_canonical(self, item: ArticleItem) -> tuple[str, str] | None:
+    def _same_canonical(self, item: ArticleItem, fp: Fingerprints) -> tuple[str, str] | None:
         """An article with the same canonical URL, if its text is alike too."""
         canonical = item.canonical_url
         if not canonical:
             return None
-        assert item.signature is not None and item.text is not None
+        assert item.text is not None
         recent = [r for r in self._recent.lookup(("canonical", canonical)) if r.url != item.url]
         if recent:
-            known, similarity = recent[0].url, estimated(item.signature, recent[0].signature)
+            known, similarity = recent[0].url, estimated(fp.signature, recent[0].signature)
         else:
             row = self.db.execute(
                 "SELECT url, text FROM articles WHERE (canonical_url = ? OR url = ?) AND url != ? "
@@ -204,14 +203,15 @@ class DedupPipeline:
             return None
         return known, "canonical"
 
-    def _near_duplicate(self, item: ArticleItem, buckets: list[int]) -> tuple[str, float] | None:
-        assert item.signature is not None and item.text is not None
+    def _near_duplicate(self, item: ArticleItem, fp: Fingerprints) -> tuple[str, float] | None:
+        assert item.text is not None
+        buckets = fp.buckets
         candidates: dict[str, float] = {}
         for bucket in buckets:
             for known in self._recent.lookup(("bucket", bucket)):
                 if known.url != item.url and known.url not in candidates:
                     # Maybe not committed yet: compare signatures (an estimate, error ~0.06).
-                    candidates[known.url] = estimated(item.signature, known.signature)
+                    candidates[known.url] = estimated(fp.signature, known.signature)
         # Stored candidates sharing the most bands are the most similar: only the best few are
         # compared exactly, which means reading and shingling their texts.
         placeholders = ", ".join("?" * len(buckets))
@@ -234,27 +234,28 @@ class DedupPipeline:
 
     def _story_match(
         self,
-        item: ArticleItem,
+        url: str,
         published: datetime | None,
         terms: list[str],
         headline: set[str],
         idf: dict[str, float],
+        norm: float,
+        seen: list[str],
     ) -> str | None:
+        """The article whose story this one joins; ``seen`` are its terms already stored."""
         if not terms:
             return None
         candidates = {
             r.url: (r.terms, r.headline, r.norm)
             for r in self._recent.articles.values()
-            if r.url != item.url and within(published, r.published, self.story_window)
+            if r.url != url and within(published, r.published, self.story_window)
         }
         # Terms seen before, rarest first: terms new to the database cannot find anything.
-        seen = [t for t in terms if self._stored_df.get(t)]
         query_terms = index_terms(seen, idf, 2 * STORY_INDEX_TERMS)
-        candidates.update(self._indexed_candidates(query_terms, published, item.url))
+        candidates.update(self._indexed_candidates(query_terms, published, url))
         mine = set(terms)
-        norm = math.sqrt(sum(idf[t] ** 2 for t in mine))
         best, best_score = None, 0.0
-        for url, (other_terms, other_headline, other_norm) in candidates.items():
+        for other, (other_terms, other_headline, other_norm) in candidates.items():
             if not headline & other_headline:
                 continue  # write-ups of one event share at least a name in their headlines
             shared = mine.intersection(other_terms)
@@ -262,7 +263,7 @@ class DedupPipeline:
                 continue
             score = sum(idf[t] ** 2 for t in shared) / (norm * other_norm)
             if score > best_score:
-                best, best_score = url, score
+                best, best_score = other, score
         return best if best_score >= self.story_threshold else None
 
     def _indexed_candidates(
@@ -298,7 +299,8 @@ class DedupPipeline:
             for row in rows
         }
 
-    def _idf(self, terms: list[str]) -> dict[str, float]:
+    def _idf(self, terms: list[str]) -> tuple[dict[str, float], list[str]]:
+        """Each term's inverse document frequency, and the terms already stored."""
         unique = sorted(set(terms))
         stored: dict[str, int] = {}
         if unique:
@@ -308,13 +310,13 @@ class DedupPipeline:
                     f"SELECT term, df FROM term_df WHERE term IN ({placeholders})", unique
                 ).fetchall()
             )
-        self._stored_df = stored
         (articles,) = self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()
         total = articles + self._run_articles + 1
-        return {
+        idf = {
             term: math.log((total + 1) / (stored.get(term, 0) + self._run_df[term] + 1)) + 1
             for term in unique
         }
+        return idf, [term for term in terms if stored.get(term)]
 
 
 def estimated(signature: list[int], other: list[int]) -> float:

@@ -99,9 +99,7 @@ class ExtractPipeline:
         else:
             item.status, item.text = "ok", text
             item.language = result["language"] or item.entry.language
-            item.text_hash = result["text_hash"]
-            item.signature = result["signature"]
-            item.story_terms = result["story_terms"]
+            item.fingerprints = result["fingerprints"]
 
 
 def _date_to_iso(date: str | None) -> str | None:

@@ -13,7 +13,7 @@ import py3langid
 import trafilatura
 from trafilatura.settings import Document, Extractor
 
-from pipeline.fingerprint import minhash_signature, shingles, story_terms, text_hash
+from pipeline.fingerprint import fingerprint
 
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
 # record in the database, not an error of the crawl.
@@ -52,9 +52,8 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
     if not isinstance(document, Document):
         return None
     text = (document.text or "").strip()
-    fingerprints = text_fingerprints(document.title, text) if text else {}
     return {
-        **fingerprints,
+        "fingerprints": fingerprint(document.title, text) if text else None,
         "text": text,
         "title": document.title,
         "author": document.author,
@@ -71,12 +70,3 @@ def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language, from its first few thousand characters."""
     language, _ = py3langid.classify(text[:5000])
     return str(language) if language else None
-
-
-def text_fingerprints(title: str | None, text: str) -> dict[str, Any]:
-    """What dedup compares: an exact hash, a MinHash signature, and story terms."""
-    return {
-        "text_hash": text_hash(text),
-        "signature": minhash_signature(shingles(text)),
-        "story_terms": story_terms(title, text),
-    }

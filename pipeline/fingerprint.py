@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from datasketch import MinHash
 
@@ -275,3 +276,20 @@ def story_terms(title: str | None, text: str | None, lead_words: int = 100) -> l
         if term and term not in terms:
             terms.append(term)
     return terms
+
+
+@dataclass
+class Fingerprints:
+    """What dedup compares of an article's text."""
+
+    text_hash: str
+    signature: list[int]  # MinHash of the 4-word shingles
+    buckets: list[int]  # the signature's LSH bands
+    story_terms: list[str]
+
+
+def fingerprint(title: str | None, text: str) -> Fingerprints:
+    signature = minhash_signature(shingles(text))
+    return Fingerprints(
+        text_hash(text), signature, lsh_buckets(signature), story_terms(title, text)
+    )

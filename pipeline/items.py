@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.fingerprint import Fingerprints
+
 
 @dataclass
 class FeedItem:
@@ -64,10 +66,7 @@ class ArticleItem:
     canonical_url: str | None = None
     image: str | None = None
     requested_urls: list[str] = field(default_factory=list)
-    # Fingerprints of the text (pipeline.fingerprint), set by extraction.
-    text_hash: str | None = None
-    signature: list[int] | None = None
-    story_terms: list[str] | None = None
+    fingerprints: Fingerprints | None = None  # of the text, set by extraction
     # Dedup decisions (pipeline.dedup), by URL: the store turns them into ids.
     same_as_url: str | None = None  # the same article, stored under this URL: only a sighting
     duplicate_of_url: str | None = None  # a near-copy of this article

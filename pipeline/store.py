@@ -18,7 +18,6 @@ from scrapy.utils.defer import deferred_from_coro
 
 from pipeline.db import open_db
 from pipeline.feeds import iso_utc
-from pipeline.fingerprint import lsh_buckets
 from pipeline.items import ArticleItem, FeedItem
 
 if TYPE_CHECKING:
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
+
+    from pipeline.fingerprint import Fingerprints
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class SQLitePipeline:
                 "status": item.status,
                 "error": item.error,
                 "http_status": item.http_status,
-                "fetched_at": item.fetched_at or iso_utc(time.time()),
+                "fetched_at": item.fetched_at or iso_utc(now),
                 "ok_at": item.fetched_at if ok else None,
                 "entries": item.entries,
             },
@@ -308,36 +309,36 @@ class SQLitePipeline:
                 {**row, "id": article_id},
             )
             self.stats.inc_value("newsmon/articles/updated")
-        if item.text_hash and known_hash is None:
-            self._index_new_text(int(article_id), item)
+        if item.fingerprints and known_hash is None:
+            self._index_new_text(int(article_id), item, item.fingerprints)
         return int(article_id)
 
-    def _index_new_text(self, article_id: int, item: ArticleItem) -> None:
+    def _index_new_text(self, article_id: int, item: ArticleItem, fp: Fingerprints) -> None:
         """Record what dedup decided for an article that has text for the first time."""
         duplicate_of = self._find_article(item.duplicate_of_url) if item.duplicate_of_url else None
         self.db.execute(
             "UPDATE articles SET text_hash = ?, duplicate_of = ?, duplicate_similarity = ?, "
             "story_terms = ?, story_norm = ? WHERE id = ?",
             (
-                item.text_hash,
+                fp.text_hash,
                 duplicate_of,
                 item.duplicate_similarity if duplicate_of else None,
-                " ".join(item.story_terms or []),
+                " ".join(fp.story_terms),
                 item.story_norm,
                 article_id,
             ),
         )
-        if duplicate_of is None and item.signature:
+        if duplicate_of is None:
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
-                [(bucket, article_id) for bucket in lsh_buckets(item.signature)],
+                [(bucket, article_id) for bucket in fp.buckets],
             )
         published = item.published or item.entry.published or iso_utc(time.time())
-        if item.story_terms and duplicate_of is None:
+        if fp.story_terms and duplicate_of is None:
             self.db.conn.executemany(
                 "INSERT INTO term_df (term, df) VALUES (?, 1) "
                 "ON CONFLICT(term) DO UPDATE SET df = df + 1",
-                [(term,) for term in set(item.story_terms)],
+                [(term,) for term in set(fp.story_terms)],
             )
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO story_index (term, published, article_id) VALUES (?, ?, ?)",

@@ -14,7 +14,8 @@ from urllib.parse import urljoin
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.feeds import FeedParseError, parse_feed
+from pipeline.feeds import FeedParseError
+from spiders.feeds import parse_feed_response
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -87,12 +88,8 @@ class DiscoverSpider(Spider):
 
     @staticmethod
     def as_feed(response: Response, rank: int) -> FoundFeed | None:
-        headers = {
-            name.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
-            for name, values in response.headers.items()
-        }
         try:
-            parsed = parse_feed(response.body, response.url, headers)
+            parsed = parse_feed_response(response)
         except FeedParseError:
             return None
         if parsed.format == "unknown" and not parsed.entries:

@@ -17,7 +17,7 @@ from scrapy.http import Response, TextResponse
 from pipeline.decode import decode_page
 from pipeline.failures import describe, failure_status, retry_after
 from pipeline.feedlist import FeedSource, load_feed_list
-from pipeline.feeds import FeedParseError, iso_utc, parse_feed
+from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed
 from pipeline.feedstate import FeedNotDue
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
@@ -77,10 +77,6 @@ class FeedSpider(Spider):
             )
 
     async def parse_feed(self, response: Response, feed: FeedSource) -> AsyncIterator[Any]:
-        lower_headers = {
-            name.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
-            for name, values in response.headers.items()
-        }
         item = FeedItem(
             url=feed.url,
             status="ok",
@@ -102,9 +98,7 @@ class FeedSpider(Spider):
         item.last_modified = _header(response, b"Last-Modified")
         try:
             # A large feed takes feedparser most of a second: parse it off the reactor thread.
-            parsed = await asyncio.to_thread(
-                parse_feed, response.body, response.url, lower_headers, max_entries=self.max_entries
-            )
+            parsed = await asyncio.to_thread(parse_feed_response, response, self.max_entries)
         except FeedParseError as exc:
             item.status, item.error = exc.reason, str(exc)
             self.logger.warning("Feed %s: %s", feed.url, exc)
@@ -154,14 +148,13 @@ class FeedSpider(Spider):
         )
 
     def parse_article(self, response: Response, entry: Entry) -> Iterator[ArticleItem]:
-        requested = normalize_url(response.request.url if response.request else response.url)
         item = ArticleItem(
-            url=normalize_url(response.url),
+            url=normalize_url(response.url),  # after redirects
             entry=entry,
             status="fetched",
             http_status=response.status,
             fetched_at=iso_utc(time.time()),
-            requested_urls=[normalize_url(entry.link or requested)],
+            requested_urls=[normalize_url(entry.link or response.url)],
         )
         if not isinstance(response, TextResponse) or not _is_html(response):
             item.status = "not_html"
@@ -216,6 +209,15 @@ class FeedSpider(Spider):
 
 def _error_of(failure: Failure) -> BaseException:
     return failure.value if failure.value is not None else RuntimeError("unknown failure")
+
+
+def parse_feed_response(response: Response, max_entries: int = 500) -> ParsedFeed:
+    """Parse a feed response from its bytes and headers (raises FeedParseError)."""
+    headers = {
+        name.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
+        for name, values in response.headers.items()
+    }
+    return parse_feed(response.body, response.url, headers, max_entries=max_entries)
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -11,7 +11,14 @@ from scrapy.utils.test import get_crawler
 from pipeline.db import open_db
 from pipeline.dedup import DedupPipeline, sane_canonical
 from pipeline.extraction import extract_article
-from pipeline.fingerprint import jaccard, lsh_buckets, shingles, story_terms, text_hash
+from pipeline.fingerprint import (
+    fingerprint,
+    jaccard,
+    lsh_buckets,
+    shingles,
+    story_terms,
+    text_hash,
+)
 from pipeline.items import ArticleItem, Entry
 from pipeline.store import SQLitePipeline
 from tests.conftest import fixture_bytes
@@ -76,15 +83,10 @@ def text_item(
     url: str, text: str, title: str | None = None, canonical: str | None = None,
     published: str = "2023-03-14T10:00:00Z",
 ) -> ArticleItem:  # fmt: skip
-    from pipeline.extraction import text_fingerprints
-
     entry = Entry(feed_url=FEED, link=url, title=title, published=published)
     item = ArticleItem(url=url, entry=entry, status="ok", text=text, title=title,
                        canonical_url=canonical, published=published, requested_urls=[url])  # fmt: skip
-    fingerprints = text_fingerprints(title, text)
-    item.text_hash = fingerprints["text_hash"]
-    item.signature = fingerprints["signature"]
-    item.story_terms = fingerprints["story_terms"]
+    item.fingerprints = fingerprint(title, text)
     return item
 
 
@@ -157,7 +159,8 @@ def test_same_canonical_url_folds_only_when_the_text_agrees(tmp_path: Path) -> N
     original.canonical_url = canonical
     mirror = page_item("en-border.html", url=f"{BASE}/amp/en-border.html")
     mirror.text = (mirror.text or "") + "\nShare this story."
-    mirror.text_hash = text_hash(mirror.text)
+    assert mirror.fingerprints is not None
+    mirror.fingerprints.text_hash = text_hash(mirror.text)
     mirror.canonical_url = canonical
     section = page_item("uk-grain.html")
     section.canonical_url = canonical  # a CMS that names its section page as every canonical

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 from scrapy import signals
@@ -26,9 +26,6 @@ from pipeline.lock import DatabaseLock
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
 from pipeline.urls import FETCHABLE_SCHEMES, scheme_of
 from spiders.discover import DiscoverSpider, FoundFeed
-
-if TYPE_CHECKING:
-    from sqlite_utils import Database
 
 METADATA_TEMPLATE = Path(__file__).parent / "datasette" / "metadata.json"
 
@@ -112,19 +109,11 @@ def import_feeds(db_path: str | Path, feeds_file: str | Path) -> int:
 
 
 def import_feed_sources(db_path: str | Path, feeds: Sequence[FeedSource]) -> int:
-    db = open_db(db_path)
-    try:
-        return add_feeds(db, feeds)
-    finally:
-        db.close()
-
-
-def add_feeds(db: Database, feeds: Sequence[FeedSource]) -> int:
-    """Insert feeds not yet in ``db``, fill in missing titles and categories; return how many
-    were new."""
+    """Add feeds not listed yet (again, if removed), fill in missing titles and categories;
+    return how many were new."""
     now = iso_utc(time.time())
     added = 0
-    with db.atomic():
+    with open_db(db_path) as db, db.atomic():
         for feed in feeds:
             known = db.execute(
                 "SELECT 1 FROM feeds WHERE url = ? AND removed_at IS NULL", (feed.url,)
@@ -147,19 +136,15 @@ def list_feeds(db_path: str | Path, include_removed: bool = False) -> list[dict[
     """The feeds stored in the database, with their last fetch outcome."""
     if not Path(db_path).exists():
         return []
-    db = open_db(db_path)
-    try:
-        where = "" if include_removed else "WHERE removed_at IS NULL"
+    where = "" if include_removed else "WHERE removed_at IS NULL"
+    with open_db(db_path) as db:
         return list(db.query(f"SELECT * FROM feeds {where} ORDER BY id"))
-    finally:
-        db.close()
 
 
 def remove_feed(db_path: str | Path, url_or_id: str) -> str:
     """Stop crawling a feed (its articles and history stay); return its URL."""
-    db = open_db(db_path)
-    try:
-        column = "id" if url_or_id.isdigit() else "url"
+    column = "id" if url_or_id.isdigit() else "url"
+    with open_db(db_path) as db:
         row = db.execute(
             f"SELECT url FROM feeds WHERE {column} = ? AND removed_at IS NULL", (url_or_id,)
         ).fetchone()
@@ -170,8 +155,6 @@ def remove_feed(db_path: str | Path, url_or_id: str) -> str:
                 "UPDATE feeds SET removed_at = ? WHERE url = ?", (iso_utc(time.time()), row[0])
             )
         return str(row[0])
-    finally:
-        db.close()
 
 
 def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
@@ -252,20 +235,14 @@ def feed_health(db_path: str | Path) -> list[dict[str, Any]]:
     """Each feed's health: last success, consecutive failures, next due time, recent articles."""
     if not Path(db_path).exists():
         raise NewsmonError(f"no database at {db_path}")
-    db = open_db(db_path)
-    try:
+    with open_db(db_path) as db:
         return list(db.query(FEED_HEALTH_SQL))
-    finally:
-        db.close()
 
 
 def last_run(db_path: str | Path) -> dict[str, Any] | None:
-    db = open_db(db_path)
-    try:
+    with open_db(db_path) as db:
         rows = list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1"))
-        return rows[0] if rows else None
-    finally:
-        db.close()
+    return rows[0] if rows else None
 
 
 def datasette_metadata(db_name: str) -> dict[str, Any]:

@@ -53,22 +53,18 @@ class RunLog:
             self.stats.set_value("newsmon/pages/first_at", time.time())
 
     def spider_opened(self) -> None:
-        db = open_db(self.db_path)
-        try:
-            with db.atomic():
-                # This crawl holds the database lock: any run still "running" was killed.
-                db.execute(
-                    "UPDATE crawl_runs SET status = 'killed', "
-                    "finish_reason = 'process ended without closing the run' "
-                    "WHERE status = 'running'"
-                )
-                cursor = db.execute(
-                    "INSERT INTO crawl_runs (started_at, status, pid) VALUES (?, 'running', ?)",
-                    (iso_utc(time.time()), os.getpid()),
-                )
-            self.run_id = cursor.lastrowid
-        finally:
-            db.close()
+        with open_db(self.db_path) as db, db.atomic():
+            # This crawl holds the database lock: any run still "running" was killed.
+            db.execute(
+                "UPDATE crawl_runs SET status = 'killed', "
+                "finish_reason = 'process ended without closing the run' "
+                "WHERE status = 'running'"
+            )
+            cursor = db.execute(
+                "INSERT INTO crawl_runs (started_at, status, pid) VALUES (?, 'running', ?)",
+                (iso_utc(time.time()), os.getpid()),
+            )
+        self.run_id = cursor.lastrowid
         self.stats.set_value("newsmon/run_id", self.run_id)
 
     def spider_closed(self, reason: str) -> None:
@@ -76,12 +72,8 @@ class RunLog:
             return
         self.stats.set_value("newsmon/pages/last_at", time.time())
         row = run_summary(self.stats.get_stats(), reason)
-        db = open_db(self.db_path)
-        try:
-            with db.atomic():
-                db["crawl_runs"].update(self.run_id, row)  # type: ignore[union-attr]
-        finally:
-            db.close()
+        with open_db(self.db_path) as db, db.atomic():
+            db.table("crawl_runs").update(self.run_id, row)
         logger.info(
             "Run %s %s: %s feeds ok, %s failed; %s new articles (%s with text), %s failed",
             self.run_id,

@@ -110,16 +110,12 @@ class SQLitePipeline:
         """Once every entry has been read, the feeds' latest validators become the ones to send."""
         if reason != "finished":
             return
-        db = open_db(self.db_path)
-        try:
-            with db.atomic():
-                db.execute(
-                    "UPDATE feeds SET etag = next_etag, last_modified = next_last_modified, "
-                    "body_hash = next_body_hash, next_etag = NULL, next_last_modified = NULL, "
-                    "next_body_hash = NULL WHERE next_body_hash IS NOT NULL"
-                )
-        finally:
-            db.close()
+        with open_db(self.db_path) as db, db.atomic():
+            db.execute(
+                "UPDATE feeds SET etag = next_etag, last_modified = next_last_modified, "
+                "body_hash = next_body_hash, next_etag = NULL, next_last_modified = NULL, "
+                "next_body_hash = NULL WHERE next_body_hash IS NOT NULL"
+            )
 
     def close_spider(self) -> None:
         if self._db is None:

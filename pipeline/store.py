@@ -107,8 +107,9 @@ class SQLitePipeline:
             )
 
     def spider_closed(self, reason: str) -> None:
-        """Once every entry has been read, the feeds' latest validators become the ones to send."""
-        if reason != "finished":
+        """Once every entry has been read and stored, the feeds' latest validators become the ones
+        to send. After a lost batch they are not: the next run must read those feeds again."""
+        if reason != "finished" or self.stats.get_value("newsmon/db_errors"):
             return
         with open_db(self.db_path) as db, db.atomic():
             db.execute(

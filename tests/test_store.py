@@ -175,3 +175,20 @@ def test_stats_count_each_outcome(db_path: Path) -> None:
     assert stats["newsmon/feeds/status/fetch_failed:500"] == 1
     assert stats["newsmon/articles/new"] == 2
     assert stats["newsmon/articles/status/refused:private"] == 1
+
+
+def test_validators_are_kept_only_when_the_crawl_finished_and_stored_everything(
+    db_path: Path,
+) -> None:
+    def run(reason: str, lose_a_batch: bool = False) -> tuple[object, ...]:
+        store = make_store(db_path)
+        store.process_item(FeedItem(url=FEED, status="ok", etag='"v1"', body_hash="h1"))
+        store.close_spider()
+        if lose_a_batch:
+            store.stats.inc_value("newsmon/db_errors")
+        store.spider_closed(reason)
+        return rows(db_path, "select etag, body_hash from feeds")[0]
+
+    assert run("shutdown") == (None, None)
+    assert run("finished", lose_a_batch=True) == (None, None)
+    assert run("finished") == ('"v1"', "h1")

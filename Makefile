@@ -11,7 +11,7 @@ FEEDS ?= feeds.opml
 PORT ?= 8001
 comma := ,
 
-.PHONY: all install test lint fmt run crawl serve demo bench clean
+.PHONY: all install test lint fmt run crawl serve demo bench screenshots clean
 
 all: test
 
@@ -59,6 +59,16 @@ bench: install
 		$(if $(filter command line,$(origin FEEDS)),--feeds $(FEEDS)) \
 		$(foreach net,$(subst $(comma), ,$(ALLOW)),--allow-private $(net))
 	$(BIN)/python -m benchmarks.dedup_bench --sizes 10000,100000
+
+# PNGs of the main datasette pages (demo site, example watchlists) in headless Chromium, into
+# screenshots/; fails on console errors. Needs Debian's chromium (installed here if missing).
+screenshots: install
+	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+		{ echo "make screenshots needs Chromium: sudo apt-get install chromium"; exit 1; }
+	$(BIN)/python -c 'import playwright' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,screenshots]'
+	$(BIN)/python -m scripts.screenshots --out screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

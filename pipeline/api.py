@@ -11,18 +11,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from lxml import etree
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from sqlite_utils import Database
 
+from pipeline import export as export_rows
+from pipeline import search as search_index
+from pipeline import watchlists
 from pipeline.addresses import parse_networks
 from pipeline.db import open_db
 from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
 from pipeline.feeds import iso_utc
 from pipeline.lock import DatabaseLock
+from pipeline.query import QueryError
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
 from pipeline.urls import FETCHABLE_SCHEMES, scheme_of
 from spiders.discover import DiscoverSpider, FoundFeed
@@ -51,11 +56,15 @@ def crawl_settings(
     feeds_file: str | Path | None = None,
     allow_private: Iterable[str] = (),
     overrides: dict[str, str] | None = None,
+    watchlists_file: str | Path | None = None,
 ) -> Settings:
     """Scrapy settings for a crawl, as ``scrapy crawl feeds -s ...`` would build them."""
     settings = Settings()
     settings.setmodule("pipeline.settings", priority="project")
     settings.set("NEWSMON_DB_PATH", str(db_path), priority="cmdline")
+    if watchlists_file is not None:
+        watchlists.load(watchlists_file)  # asked for by name: its errors stop the crawl now
+        settings.set("NEWSMON_WATCHLISTS", str(watchlists_file), priority="cmdline")
     allowed = list(allow_private)
     parse_networks(allowed)  # a bad network is an error now, not in the middle of a crawl
     if allowed:
@@ -82,10 +91,15 @@ def crawl(
     feeds_file: str | Path | None = None,
     allow_private: Iterable[str] = (),
     overrides: dict[str, str] | None = None,
+    watchlists_file: str | Path | None = None,
 ) -> CrawlResult:
-    """Crawl the feeds into the database at ``db_path`` and return how the run ended."""
+    """Crawl the feeds into the database at ``db_path`` and return how the run ended.
+
+    New articles are matched against the watchlists file (``watchlists_file``, by default
+    ``watchlists.toml`` beside the database).
+    """
     try:
-        settings = crawl_settings(db_path, feeds_file, allow_private, overrides)
+        settings = crawl_settings(db_path, feeds_file, allow_private, overrides, watchlists_file)
     except (FeedListError, ValueError) as exc:
         raise NewsmonError(str(exc)) from exc
     with DatabaseLock(db_path):  # CrawlLocked if another crawl has it
@@ -245,6 +259,74 @@ def last_run(db_path: str | Path) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def search(
+    db_path: str | Path, query: str, limit: int = 20, languages: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Articles matching ``query`` (pipeline.query syntax, stemmed), best first."""
+    with _existing_db(db_path) as db:
+        try:
+            return search_index.find(db, query, limit=limit, languages=languages)
+        except QueryError as exc:
+            raise NewsmonError(str(exc)) from exc
+
+
+def watch(
+    db_path: str | Path, name: str | None = None, watchlists_file: str | Path | None = None
+) -> list[dict[str, Any]]:
+    """Matches not shown before, of watchlist ``name`` or of all; they are then marked seen.
+
+    The watchlists file is synced first, so a watchlist just added to it is backfilled over
+    the stored articles and shows its matches without waiting for a crawl.
+    """
+    path = sync_watchlists(db_path, watchlists_file)
+    with _existing_db(db_path) as db:
+        active = watchlists.stored(db)
+        watchlists.match_queued(db, active)
+        if name is not None and name not in {w.name for w in active}:
+            known = ", ".join(w.name for w in active) or "none"
+            raise NewsmonError(f"no watchlist named {name!r} in {path} (watchlists: {known})")
+        return watchlists.new_matches(db, name)
+
+
+def export(
+    db_path: str | Path,
+    output: TextIO,
+    kind: str = "articles",
+    since: str | None = None,
+    fmt: str = "jsonl",
+) -> int:
+    """Write articles (or watchlist matches) stored since ``since`` as JSON Lines or CSV."""
+    try:
+        bound = export_rows.parse_since(since)
+        with _existing_db(db_path) as db:
+            return export_rows.export(db, kind, bound, output, fmt)
+    except ValueError as exc:
+        raise NewsmonError(str(exc)) from exc
+
+
+def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = None) -> Path:
+    """Store the watchlists file's definitions, backfilling new watchlists; returns its path.
+
+    Without ``watchlists_file``, ``watchlists.toml`` beside the database is used if present.
+    """
+    path = Path(watchlists_file) if watchlists_file else watchlists.default_path(db_path)
+    if watchlists_file is None and not path.exists():
+        return path
+    try:
+        loaded = watchlists.load(path)
+        with _existing_db(db_path) as db:
+            watchlists.sync(db, loaded)
+    except watchlists.WatchlistError as exc:
+        raise NewsmonError(str(exc)) from exc
+    return path
+
+
+def _existing_db(db_path: str | Path) -> Database:
+    if not Path(db_path).exists():
+        raise NewsmonError(f"no database at {db_path}: run 'newsmon crawl' first")
+    return open_db(db_path)
+
+
 def datasette_metadata(db_name: str) -> dict[str, Any]:
     """The project's datasette metadata, for a database file named ``db_name``.db."""
     template: dict[str, Any] = json.loads(METADATA_TEMPLATE.read_text("utf-8"))
@@ -253,34 +335,43 @@ def datasette_metadata(db_name: str) -> dict[str, Any]:
     return template
 
 
-def serve_command(db_path: str | Path, host: str, port: int) -> list[str]:
-    """The datasette command line that serves ``db_path`` with the project's metadata."""
+# Safe to serve: arbitrary SQL is off unless asked for (the saved queries still work), and
+# datasette opens a database file it is not asked to write to read-only (mode=ro).
+DATASETTE_SETTINGS: dict[str, Any] = {
+    "default_page_size": 50,
+    "sql_time_limit_ms": 5000,
+    "facet_time_limit_ms": 500,
+    "truncate_cells_html": 400,
+    "default_allow_sql": False,
+}
+
+
+def serve_command(
+    db_path: str | Path,
+    host: str,
+    port: int,
+    allow_sql: bool = False,
+    watchlists_file: str | Path | None = None,
+) -> list[str]:
+    """The datasette command line that serves ``db_path`` with the project's metadata.
+
+    The watchlists file is synced first, so that the watchlist pages and feeds are current.
+    """
     db_path = Path(db_path)
     if not db_path.exists():
         raise NewsmonError(f"no database at {db_path}: run 'newsmon crawl' first")
+    sync_watchlists(db_path, watchlists_file)
     metadata = datasette_metadata(db_path.stem)
     handle, metadata_path = tempfile.mkstemp(prefix="newsmon-metadata-", suffix=".json")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(metadata, out)
-    return [
-        sys.executable,
-        "-m",
-        "datasette",
-        "serve",
-        str(db_path),
-        "--metadata",
-        metadata_path,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--setting",
-        "default_page_size",
-        "50",
-        "--setting",
-        "sql_time_limit_ms",
-        "5000",
-        "--setting",
-        "facet_time_limit_ms",
-        "500",
-    ]
+    settings = {**DATASETTE_SETTINGS, "default_allow_sql": allow_sql}
+    command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
+    command += ["--metadata", metadata_path, "--host", host, "--port", str(port)]
+    for name, value in settings.items():
+        command += [
+            "--setting",
+            name,
+            str(value).lower() if isinstance(value, bool) else str(value),
+        ]
+    return command

@@ -64,6 +64,13 @@ def cli() -> None:
     help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
 )
 @click.option(
+    "--watchlists",
+    "watchlists_file",
+    type=click.Path(dir_okay=False),
+    help="Watchlists file (TOML) to match new articles against. Default: watchlists.toml "
+    "beside the database, if there is one.",
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False),
     help="Where the crawl log goes. Default: the terminal (warnings only, with a progress "
@@ -74,6 +81,7 @@ def crawl(
     db_path: str,
     allow_private: tuple[str, ...],
     overrides: tuple[str, ...],
+    watchlists_file: str | None,
     log_file: str | None,
 ) -> None:
     """Fetch the feeds and their new articles into the database.
@@ -82,7 +90,7 @@ def crawl(
     a run in which nothing changed costs little. One crawl per database at a time: a second
     one exits at once with code 75. Failing feeds and articles are recorded with the reason,
     not fatal: the exit code is 0 when the run completed, non-zero with a one-line reason when
-    it could not run.
+    it could not run. New articles are matched against the watchlists (see 'newsmon watch').
 
     \b
     Example:
@@ -96,7 +104,7 @@ def crawl(
             raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
         settings[name.strip()] = value
     try:
-        result = api.crawl(db_path, feeds_file, allow_private, settings)
+        result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
     except CrawlLocked as exc:
         click.echo(f"newsmon: {exc}", err=True)
         sys.exit(EX_TEMPFAIL)
@@ -123,16 +131,28 @@ def logging_settings(db_path: str, log_file: str | None, interactive: bool) -> d
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
-def serve(db_path: str, host: str, port: int) -> None:
-    """Browse and search the database in datasette, with newsmon's metadata and queries.
+@click.option(
+    "--sql", "allow_sql", is_flag=True, help="Allow arbitrary SQL queries (off by default)."
+)
+@click.option(
+    "--watchlists",
+    "watchlists_file",
+    type=click.Path(dir_okay=False),
+    help="Watchlists file to sync first. Default: watchlists.toml beside the database.",
+)
+def serve(db_path: str, host: str, port: int, allow_sql: bool, watchlists_file: str | None) -> None:
+    """Browse and search the database in datasette, with newsmon's pages, queries and chart.
+
+    Read-only, on 127.0.0.1, with arbitrary SQL off unless --sql is given. Each watchlist
+    is an Atom feed at /DATABASE/watchlist.atom?name=NAME.
 
     \b
     Example:
         newsmon serve --db data/news.db --port 8001
     """
     try:
-        command = api.serve_command(db_path, host, port)
-    except api.NewsmonError as exc:
+        command = api.serve_command(db_path, host, port, allow_sql, watchlists_file)
+    except (api.NewsmonError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
     os.execv(command[0], command)
@@ -169,6 +189,138 @@ def status(db_path: str, as_json: bool) -> None:
             f"{row['last_ok_at'] or '-':<20} {row['next_due_at'] or 'next run':<20} "
             f"{row['title'][:60]}"
         )
+
+
+@cli.command()
+@click.argument("query")
+@db_option
+@click.option("-n", "--limit", default=20, show_default=True, help="Most results to show.")
+@click.option(
+    "-l",
+    "--language",
+    "languages",
+    multiple=True,
+    metavar="CODE",
+    help="Only articles in this language (ISO 639-1, e.g. ru). Repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of articles.")
+def search(query: str, db_path: str, limit: int, languages: tuple[str, ...], as_json: bool) -> None:
+    """Search the articles, best matches first; words match their inflected forms.
+
+    Words must all occur; use "quotes" for phrases, OR, NOT, parentheses and prefix*.
+    Words are compared by their stems in each article's language, so мобилизация finds
+    мобилизации and border finds borders.
+
+    \b
+    Example:
+        newsmon search 'mobilisation AND (Kazakhstan OR Georgia)' --db data/news.db
+        newsmon search '"Верхний Ларс"' --language ru --json
+    """
+    try:
+        results = api.search(db_path, query, limit, languages)
+    except (api.NewsmonError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        click.echo("No articles match.", err=True)
+    for row in results:
+        click.echo(
+            f"{row['id']:>6}  {(row['published'] or '')[:10]:<10}  {row['site_name'] or '-'}: "
+            f"{row['title'] or '(no title)'}"
+        )
+        click.echo(f"        {row['url']}")
+        click.echo(f"        {row['excerpt']}")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@db_option
+@click.option(
+    "--watchlists",
+    "watchlists_file",
+    type=click.Path(dir_okay=False),
+    help="Watchlists file (TOML). Default: watchlists.toml beside the database.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of matches.")
+def watch(name: str | None, db_path: str, watchlists_file: str | None, as_json: bool) -> None:
+    """Show the watchlist matches not shown before (of NAME, or of every watchlist).
+
+    Each match is shown once: the next call shows only what matched since. Watchlists are
+    defined in a TOML file, one table each:
+
+    \b
+        [watchlists.exodus]
+        query = 'mobilisation AND (Kazakhstan OR Georgia)'
+        languages = ["en", "ru"]   # optional, also: feeds = [...], sites = [...]
+
+    A watchlist added to the file is run over the articles already stored at once.
+
+    \b
+    Example:
+        newsmon watch --db data/news.db
+        newsmon watch exodus --db data/news.db --json
+    """
+    try:
+        matches = api.watch(db_path, name, watchlists_file)
+    except (api.NewsmonError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(matches, ensure_ascii=False, indent=2))
+        return
+    if not matches:
+        click.echo("No new matches.", err=True)
+    current = None
+    for row in matches:
+        if row["watchlist"] != current:
+            current = row["watchlist"]
+            count = sum(1 for m in matches if m["watchlist"] == current)
+            click.echo(f"== {current}: {count} new")
+        terms = ", ".join(row["matched_terms"])
+        click.echo(
+            f"  {(row['published'] or '')[:10]:<10}  {row['site_name'] or '-'}: "
+            f"{row['title'] or '(no title)'}  [{terms}]"
+        )
+        click.echo(f"              {row['url']}")
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--what", type=click.Choice(["articles", "matches"]), default="articles", show_default=True
+)
+@click.option(
+    "--since", help="Only what was stored since: a date (2026-11-01), a time, or an age (24h, 7d)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout)."
+)
+def export(db_path: str, what: str, since: str | None, fmt: str, output: str | None) -> None:
+    """Export articles (with their text) or watchlist matches as JSON Lines or CSV.
+
+    A file given with -o is written whole or not at all.
+
+    \b
+    Example:
+        newsmon export --since 7d --format csv -o week.csv --db data/news.db
+        newsmon export --what matches --since 2026-11-01 --db data/news.db
+    """
+    try:
+        if output is None:
+            count = api.export(db_path, sys.stdout, what, since, fmt)
+        else:
+            target = Path(output)
+            partial = target.with_name(f".{target.name}.partial")
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                count = api.export(db_path, out, what, since, fmt)
+            partial.replace(target)
+    except (api.NewsmonError, DatabaseError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{count} {what} exported", err=True)
 
 
 @cli.group()

@@ -16,6 +16,7 @@ from pipeline import api
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 SITE = CHECKOUT / "tests" / "fixtures" / "site"
+EXAMPLE_WATCHLISTS = CHECKOUT / "watchlists.example.toml"
 FEEDS = [
     "world.rss",
     "russian.xml",
@@ -42,20 +43,16 @@ def start_site() -> tuple[subprocess.Popen[str], str]:
     return process, process.stdout.readline().strip()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="data/demo.db")
-    parser.add_argument("--port", type=int, default=8001)
-    parser.add_argument("--no-serve", action="store_true", help="crawl only")
-    args = parser.parse_args()
+def crawl_demo(db_path: str | Path, watchlists_file: str | Path | None = None) -> api.CrawlResult:
+    """Start the demo site, crawl it into ``db_path``, stop the site."""
     site, base = start_site()
     try:
         with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp:
             feeds = Path(tmp) / "feeds.txt"
             feeds.write_text("".join(f"{base}/feeds/{name}\n" for name in FEEDS))
-            print(f"Demo news site at {base}; crawling it into {args.db}", file=sys.stderr)
-            result = api.crawl(
-                args.db,
+            print(f"Demo news site at {base}; crawling it into {db_path}", file=sys.stderr)
+            return api.crawl(
+                db_path,
                 feeds,
                 allow_private=["127.0.0.1/32"],
                 overrides={
@@ -63,14 +60,25 @@ def main() -> None:
                     "AUTOTHROTTLE_ENABLED": "False",
                     "LOG_LEVEL": "WARNING",
                 },
+                watchlists_file=watchlists_file,
             )
     finally:
         site.kill()
         site.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="data/demo.db")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--watchlists", default=str(EXAMPLE_WATCHLISTS))
+    parser.add_argument("--no-serve", action="store_true", help="crawl only")
+    args = parser.parse_args()
+    result = crawl_demo(args.db, args.watchlists)
     print(f"Crawl {result.finish_reason}: run {result.run_id}", file=sys.stderr)
     if args.no_serve:
         return
-    command = api.serve_command(args.db, "127.0.0.1", args.port)
+    command = api.serve_command(args.db, "127.0.0.1", args.port, watchlists_file=args.watchlists)
     print(f"Serving at http://127.0.0.1:{args.port}/", file=sys.stderr)
     os.execv(command[0], command)
 

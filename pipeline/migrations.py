@@ -226,3 +226,57 @@ def reindex_fts_only_when_text_changes(db: Database) -> None:
         END
         """
     )
+
+
+@migrations()
+def add_stemmed_search(db: Database) -> None:
+    """Search by stems in each article's language (pipeline.search), for what is stored already
+    too; ``search_queue`` lists articles indexed since the watchlists last looked."""
+    from pipeline.search import index_article
+
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_search USING fts5(title, text, stemmer, "
+        "tokenize = 'unicode61 remove_diacritics 0')"
+    )
+    rows = db.execute("SELECT id, title, text, language FROM articles WHERE text IS NOT NULL")
+    for article_id, title, text, language in rows.fetchall():
+        index_article(db, article_id, title, text, language)
+    db.execute("CREATE TABLE search_queue (article_id INTEGER PRIMARY KEY)")
+
+
+@migrations()
+def add_watchlists(db: Database) -> None:
+    """Watchlists (from the user's watchlists file) and the articles that matched them."""
+    db.table("watchlists").create(
+        {
+            "id": int,
+            "name": str,
+            "query": str,
+            "languages": str,
+            "feeds": str,
+            "sites": str,
+            "definition": str,
+            "added_at": str,
+            "changed_at": str,
+            "removed_at": str,
+        },
+        pk="id",
+        not_null={"name", "query", "definition", "added_at"},
+    )
+    db.table("watchlists").create_index(["name"], unique=True)
+    db.table("matches").create(
+        {
+            "id": int,
+            "watchlist_id": int,
+            "article_id": int,
+            "matched_terms": str,
+            "matched_at": str,
+            "seen_at": str,
+        },
+        pk="id",
+        not_null={"watchlist_id", "article_id", "matched_at"},
+        foreign_keys=[("watchlist_id", "watchlists", "id"), ("article_id", "articles", "id")],
+    )
+    db.table("matches").create_index(["watchlist_id", "article_id"], unique=True)
+    db.table("matches").create_index(["article_id"])
+    db.table("matches").create_index(["matched_at"])

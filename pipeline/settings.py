@@ -36,8 +36,10 @@ NEWSMON_FEED_MIN_INTERVAL = 0  # seconds; 0 fetches every feed on every run (con
 NEWSMON_FEED_BACKOFF_BASE = 300
 NEWSMON_FEED_BACKOFF_MAX = 24 * 3600
 NEWSMON_FEED_UNHEALTHY_FAILURES = 3
-NEWSMON_ARTICLE_MAX_ATTEMPTS = 3
-NEWSMON_MAX_CRAWL_DELAY = 60  # robots.txt Crawl-delay is honoured up to this many seconds  # fetches of a page that keeps failing for passing reasons
+NEWSMON_ARTICLE_MAX_ATTEMPTS = 3  # fetches of a page that keeps failing for passing reasons
+NEWSMON_MAX_CRAWL_DELAY = 60  # robots.txt Crawl-delay is honoured up to this many seconds
+# Watchlists file (TOML); None: watchlists.toml beside the database; "": no matching.
+NEWSMON_WATCHLISTS: str | None = None
 NEWSMON_PROGRESS = False  # a progress line on stderr; `newsmon crawl` sets it on a terminal
 NEWSMON_FEEDS_TOTAL = 0  # for the progress line
 NEWSMON_LOCK_HELD = False  # set by `newsmon crawl`, which takes the database lock itself
@@ -97,6 +99,7 @@ EXTENSIONS = {
     "pipeline.lock.CrawlLock": 0,
     # LoopLag reports on spider_closed before RunLog records the stats.
     "pipeline.looplag.LoopLag": 400,
+    "pipeline.watch.WatchlistMatcher": 450,
     "pipeline.runlog.RunLog": 500,
     "pipeline.progress.Progress": 600,
 }

@@ -19,17 +19,22 @@ from scrapy.utils.defer import deferred_from_coro
 from pipeline.db import open_db
 from pipeline.feeds import iso_utc
 from pipeline.items import ArticleItem, FeedItem
+from pipeline.search import index_article
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.signalmanager import SignalManager
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
 
     from pipeline.fingerprint import Fingerprints
 
 logger = logging.getLogger(__name__)
+
+# Sent after each committed batch; articles indexed for search are then in ``search_queue``.
+batch_stored = object()
 
 FEED_OK_STATUSES = frozenset({"ok", "no_entries", "not_modified", "unchanged"})
 ARTICLE_COLUMNS = (
@@ -60,8 +65,10 @@ class SQLitePipeline:
         batch_seconds: float = 2.0,
         on_fatal: Callable[[str], None] | None = None,
         schedule: FeedSchedule | None = None,
+        signals: SignalManager | None = None,
     ) -> None:
         self.db_path = db_path
+        self.signals = signals
         self.schedule = schedule or FeedSchedule()
         self.on_fatal = on_fatal
         self.stats = stats
@@ -89,6 +96,7 @@ class SQLitePipeline:
                 backoff_base=settings.getfloat("NEWSMON_FEED_BACKOFF_BASE"),
                 backoff_max=settings.getfloat("NEWSMON_FEED_BACKOFF_MAX"),
             ),
+            signals=crawler.signals,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -160,6 +168,9 @@ class SQLitePipeline:
             )
             if self.on_fatal is not None:
                 self.on_fatal("database_error")
+            return
+        if self.signals is not None:
+            self.signals.send_catch_log(signal=batch_stored)
 
     def _write_batch(self, pending: list[FeedItem | ArticleItem]) -> None:
         with self.db.atomic():
@@ -306,6 +317,11 @@ class SQLitePipeline:
                 {**row, "id": article_id},
             )
             self.stats.inc_value("newsmon/articles/updated")
+        if item.text:
+            index_article(self.db, int(article_id), row["title"], item.text, row["language"])
+            self.db.execute(
+                "INSERT OR IGNORE INTO search_queue (article_id) VALUES (?)", (article_id,)
+            )
         if item.fingerprints and known_hash is None:
             self._index_new_text(int(article_id), item, item.fingerprints)
         return int(article_id)

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
+from pipeline.db import open_db
 from pipeline.demo import FEEDS as DEMO_FEEDS
+from pipeline.search import index_article
 from tests.mockserver import MockServer, fill_placeholders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,11 +89,67 @@ class Crawl:
     result: subprocess.CompletedProcess[str]
 
 
+# Watchlists of the session crawl (watchlists.toml beside its database): the articles each
+# must match are listed in tests/test_watchlists.py.
+WATCHLISTS = """
+[watchlists.border]
+query = "border"
+
+[watchlists.queues]
+query = "очередь OR очереди"
+
+[watchlists.checkpoint]
+query = '"пункт пропуска"'
+
+[watchlists.grain]
+query = "зерно"
+languages = ["uk"]
+
+[watchlists.exodus]
+query = "mobilisation AND (Kazakhstan OR Georgia)"
+
+[watchlists.rivers]
+query = 'river NOT "twenty years"'
+"""
+
+
 @pytest.fixture(scope="session")
 def crawl(feeds_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
-    """One full crawl of the test site, allowed on 127.0.0.1 only."""
+    """One full crawl of the test site, allowed on 127.0.0.1 only, with watchlists."""
     db = tmp_path_factory.mktemp("crawl") / "news.db"
+    (db.parent / "watchlists.toml").write_text(WATCHLISTS, encoding="utf-8")
     args = ["crawl", "--feeds", str(feeds_file), "--db", str(db), "--allow-private", "127.0.0.1"]
     result = run_newsmon(*args, *FAST)
     assert result.returncode == 0, result.stderr[-3000:]
     return Crawl(db, result)
+
+
+ARTICLES = [
+    (1, "en", "Queues grow at the Kazakh border", "Cars waited at the borders. Mobilisation."),
+    (2, "ru", "На границе с Казахстаном выросли очереди", "После объявления мобилизации. NATO"),
+    (3, "uk", "Одеські порти відновили відвантаження зерна", "Порти відновили роботу."),
+    (4, "en", "Football border clash", "The border derby ended in a draw."),
+    (5, "en", "Board meeting", "The board met on the boarder's request."),
+    (6, "ru", "Пункт пропуска Верхний Ларс", "На пункте пропуска Верхний Ларс очередь."),
+    (7, "kk", "Шекарада кезек", "Қазақстан шекарасында кезек ұзарды. мобилизация"),
+]
+
+
+@pytest.fixture
+def indexed_db(tmp_path: Path) -> Iterator[Database]:
+    """A database of a few articles in several languages, indexed for search."""
+    with open_db(tmp_path / "search.db") as db:
+        for article_id, language, title, text in ARTICLES:
+            db.table("articles").insert(
+                {
+                    "id": article_id,
+                    "url": f"https://example.org/{article_id}",
+                    "title": title,
+                    "text": text,
+                    "language": language,
+                    "status": "ok",
+                    "first_seen_at": "2026-11-01T00:00:00Z",
+                }
+            )
+            index_article(db, article_id, title, text, language)
+        yield db

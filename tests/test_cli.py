@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.export import parse_since
 from tests.conftest import FAST, ROOT, SITE, Crawl, run_newsmon
 from tests.mockserver import MockServer
 
@@ -44,6 +46,7 @@ def test_every_command_has_help_with_an_example(command: tuple[str, ...]) -> Non
             "not an IP address or network",
         ),
         (["--feeds", "{tmp}/ok.txt", "-s", "NOEQUALS"], "expected NAME=VALUE"),
+        (["--feeds", "{tmp}/ok.txt", "--watchlists", "{tmp}/list.csv"], "not valid TOML"),
         ([], "no feeds to crawl"),
     ],
 )
@@ -186,3 +189,62 @@ def test_status_shows_feed_health(crawl: Crawl) -> None:
     world = next(f for f in data["feeds"] if f["url"].endswith("/feeds/world.rss"))
     assert (world["health"], world["failures"]) == ("ok", 0)
     assert world["articles_24h"] >= 9
+
+
+def test_search_prints_best_matches_and_json_for_scripts(crawl: Crawl) -> None:
+    result = run_newsmon("search", "мобилизацию OR mobilisation", "--db", str(crawl.db), "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert {"id", "url", "title"} <= set(found[0])
+    pages = {row["url"].rsplit("/", 1)[-1] for row in found}
+    assert pages == {"ru-border.html", "en-border.html", "wire-border.html"}
+    assert all(row["matched"] for row in found)
+
+    only_ru = run_newsmon(
+        "search", "mobilisation OR мобилизация", "-l", "ru", "--db", str(crawl.db)
+    )
+    assert only_ru.returncode == 0, only_ru.stderr
+    assert "ru-border.html" in only_ru.stdout and "en-border.html" not in only_ru.stdout
+    assert "мобилизации" in only_ru.stdout  # the excerpt around the word found
+
+    bad = run_newsmon("search", "(border", "--db", str(crawl.db))
+    assert bad.returncode == 1
+    assert "Error: unbalanced parenthesis in query '(border'" in bad.stderr
+
+
+def test_export_articles_and_matches(crawl: Crawl, tmp_path: Path) -> None:
+    lines = run_newsmon("export", "--db", str(crawl.db)).stdout.splitlines()
+    with sqlite3.connect(crawl.db) as db:
+        (total,) = db.execute("SELECT count(*) FROM articles").fetchone()
+    assert len(lines) == total
+    article = json.loads(lines[0])
+    assert {"id", "url", "title", "text", "published", "language", "feed"} <= set(article)
+
+    output = tmp_path / "matches.csv"
+    result = run_newsmon(
+        "export", "--what", "matches", "--format", "csv", "-o", str(output), "--db", str(crawl.db)
+    )
+    assert result.returncode == 0, result.stderr
+    with output.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert {row["watchlist"] for row in rows} >= {"border", "grain"}
+    assert [row["matched_terms"] for row in rows if row["watchlist"] == "grain"] == ["зерно"]
+    assert not list(tmp_path.glob(".*partial"))
+
+    future = run_newsmon(
+        "export", "--since", "2999-01-01", "--format", "csv", "--db", str(crawl.db)
+    )
+    assert future.stdout.splitlines()[0].startswith("id,url,")  # the header, and no rows
+    assert len(future.stdout.splitlines()) == 1
+    assert "0 articles exported" in future.stderr
+    bad = run_newsmon("export", "--since", "last tuesday", "--db", str(crawl.db))
+    assert bad.returncode == 1 and "cannot read --since 'last tuesday'" in bad.stderr
+
+
+def test_since_accepts_dates_times_and_ages() -> None:
+    now = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+    assert parse_since("2026-11-01") == "2026-11-01T00:00:00Z"
+    assert parse_since("2026-11-01T12:30+02:00") == "2026-11-01T10:30:00Z"
+    assert parse_since("24h", now) == "2027-01-14T08:00:00Z"
+    assert parse_since("2w", now) == "2027-01-01T08:00:00Z"
+    assert parse_since(None) == ""

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pipeline.db import open_db
 from pipeline.migrations import migrations
+from pipeline.search import find
 
 EXPECTED_COLUMNS = {
     "feeds": {"id", "url", "title", "site_url", "last_status", "last_error", "last_fetched_at"},
@@ -47,3 +48,19 @@ def test_database_in_unwritable_place_gets_a_clear_error(tmp_path: Path) -> None
     blocker.write_text("x")
     with pytest.raises(DatabaseError, match="cannot open database"):
         open_db(blocker / "news.db")
+
+
+def test_articles_stored_before_stemmed_search_are_indexed_by_its_migration(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "news.db"
+    with open_db(path, migrate=False) as db:
+        migrations.apply(db, stop_before="add_stemmed_search")
+        db.table("articles").insert(
+            {"url": "https://example.org/1", "title": "Очереди на границе", "language": "ru",
+             "text": "Мобилизация: очереди на границах.", "status": "ok",
+             "first_seen_at": "2026-11-01T00:00:00Z"}
+        )  # fmt: skip
+    with open_db(path) as db:
+        assert [row["id"] for row in find(db, "граница мобилизации")] == [1]
+        assert db.execute("SELECT count(*) FROM search_queue").fetchone() == (0,)

@@ -1,0 +1,103 @@
+"""Stemmed full-text search over articles: the index, and queries against it.
+
+``articles_search`` (FTS5) holds each article's title and text as stems of its language,
+next to the stemmer group; ``articles_fts`` keeps the words as written, for exact search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+from pipeline.query import Node, compile_query, matched_terms, parse, terms
+from pipeline.stemming import GROUPS, group_for, stem, stem_text, words
+
+# bm25 weights of the columns title, text, stemmer: a word in the title counts four times.
+RANK = "bm25(articles_search, 4.0, 1.0, 0.0)"
+EXCERPT_WORDS = 30
+
+
+def index_article(
+    db: Database, article_id: int, title: str | None, text: str | None, language: str | None
+) -> None:
+    """(Re-)index one article's title and text under its language's stems."""
+    group = group_for(language)
+    db.execute("DELETE FROM articles_search WHERE rowid = ?", (article_id,))
+    db.execute(
+        "INSERT INTO articles_search (rowid, title, text, stemmer) VALUES (?, ?, ?, ?)",
+        (article_id, stem_text(title or "", group), stem_text(text or "", group), group),
+    )
+
+
+def groups_in(db: Database) -> tuple[str, ...]:
+    """The stemmer groups of the articles stored, so that queries only compile for those."""
+    present = {row[0] for row in db.execute("SELECT DISTINCT language FROM articles")}
+    return tuple(sorted({group_for(language) for language in present})) or GROUPS
+
+
+def find(
+    db: Database,
+    query: str,
+    *,
+    limit: int | None = 50,
+    languages: Sequence[str] = (),
+    article_ids: Iterable[int] | None = None,
+    excerpts: bool = True,
+) -> list[dict[str, Any]]:
+    """Articles matching ``query``, best first, with the terms that matched and an excerpt.
+
+    ``languages`` keeps articles in those languages; ``article_ids`` searches only those.
+    """
+    node = parse(query)
+    groups = groups_in(db)
+    if languages:
+        groups = tuple(sorted({group_for(language) for language in languages}))
+    where = ["articles_search MATCH :expression"]
+    params: dict[str, Any] = {"expression": compile_query(query, groups)}
+    if languages:
+        names = [f":language{i}" for i in range(len(languages))]
+        where.append(f"lower(a.language) IN ({', '.join(names)})")
+        params.update({f"language{i}": lang.lower() for i, lang in enumerate(languages)})
+    if article_ids is not None:
+        ids = sorted(set(article_ids))
+        if not ids:
+            return []
+        where.append(f"s.rowid IN ({', '.join(str(int(i)) for i in ids)})")
+    sql = f"""
+        SELECT a.id, a.url, a.title, a.published, a.language, a.site_name, a.duplicate_of,
+            a.text, s.title AS stemmed_title, s.text AS stemmed_text, s.stemmer,
+            {RANK} AS score
+        FROM articles_search s JOIN articles a ON a.id = s.rowid
+        WHERE {" AND ".join(where)}
+        ORDER BY score
+    """
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    results = []
+    for row in db.query(sql, params):
+        stems = f"{row.pop('stemmed_title')} {row.pop('stemmed_text')}".split()
+        group = row.pop("stemmer")
+        row["matched"] = matched_terms(node, group, stems)
+        text = row.pop("text") or ""
+        if excerpts:
+            row["excerpt"] = excerpt(text, node, group)
+        row["score"] = round(-row["score"], 3)
+        results.append(row)
+    return results
+
+
+def excerpt(text: str, node: Node, group: str, size: int = EXCERPT_WORDS) -> str:
+    """About ``size`` words of the text around the first word that matches a query term."""
+    wanted = {form for term in terms(node) for form in term.forms(group)}
+    prefixes = tuple(term.words[-1] for term in terms(node) if term.prefix)
+    pieces = text.split()
+    for position, piece in enumerate(pieces):
+        for word in words(piece):
+            stemmed = stem(word, group)
+            if stemmed in wanted or (prefixes and word.startswith(prefixes)):
+                start = max(0, position - size // 3)
+                chosen = pieces[start : start + size]
+                return ("… " if start else "") + " ".join(chosen) + " …"
+    return " ".join(pieces[:size]) + (" …" if len(pieces) > size else "")

@@ -1,0 +1,134 @@
+"""``make screenshots``: the main datasette pages in headless Chromium, as PNGs, checked for errors.
+
+Crawls the demo site (tests/fixtures/site) with the example watchlists into a temporary
+database, serves it with ``newsmon serve``, then opens each page in Chromium (driven by
+Playwright, with the system's /usr/bin/chromium) and saves a full-page screenshot. Exits
+non-zero if a page answers with an error, a resource fails to load, or the page logs a console
+error or throws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+from playwright.sync_api import ConsoleMessage, Error, Response, sync_playwright
+
+from pipeline import api
+from pipeline.demo import EXAMPLE_WATCHLISTS, crawl_demo
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def pages(db: Path) -> dict[str, str]:
+    name = db.stem
+    with sqlite3.connect(db) as conn:
+        (article,) = conn.execute(
+            "SELECT id FROM articles WHERE status = 'ok' AND language = 'ru' ORDER BY id LIMIT 1"
+        ).fetchone()
+    return {
+        "home": "/",
+        "database": f"/{name}",
+        "articles": f"/{name}/articles",
+        "search": f"/{name}/search?q={quote('мобилизация OR border')}",
+        "article": f"/{name}/articles/{article}",
+        "chart": "/-/chart?days=200",
+        "chart-watchlists": "/-/chart?by=watchlist&days=200",
+        "watchlists": f"/{name}/watchlist_activity",
+        "watchlist": f"/{name}/watchlist?name=exodus",
+        "feed-health": f"/{name}/feed_health",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="screenshots", type=Path)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    if not Path(args.chromium).exists():
+        sys.exit(f"screenshots: no Chromium at {args.chromium} (apt-get install chromium)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="newsmon-screenshots-") as tmp:
+        db = Path(tmp) / "demo.db"
+        crawl_demo(db, EXAMPLE_WATCHLISTS)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = api.serve_command(db, "127.0.0.1", port, watchlists_file=EXAMPLE_WATCHLISTS)
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until_up(base + "/")
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=args.chromium, args=CHROMIUM_FLAGS
+                )
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                current = {"name": ""}
+
+                def on_console(message: ConsoleMessage) -> None:
+                    if message.type == "error":
+                        problems.append(f"{current['name']}: console error: {message.text}")
+
+                def on_page_error(error: Error) -> None:
+                    problems.append(f"{current['name']}: uncaught: {error}")
+
+                def on_response(response: Response) -> None:
+                    if response.status >= 400:
+                        problems.append(f"{current['name']}: HTTP {response.status} {response.url}")
+
+                page.on("console", on_console)
+                page.on("pageerror", on_page_error)
+                page.on("response", on_response)
+                for name, path in pages(db).items():
+                    current["name"] = name
+                    page.goto(base + path, wait_until="networkidle")
+                    target = args.out / f"{name}.png"
+                    page.screenshot(path=str(target), full_page=True)
+                    print(f"{target}  {path}")
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    for problem in problems:
+        print(f"screenshots: {problem}", file=sys.stderr)
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

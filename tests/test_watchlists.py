@@ -1,0 +1,214 @@
+"""Watchlists: the file, backfill, matching during the crawl, and ``newsmon watch``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from scrapy.utils.test import get_crawler
+from sqlite_utils import Database
+
+from pipeline.db import open_db
+from pipeline.demo import EXAMPLE_WATCHLISTS
+from pipeline.search import index_article
+from pipeline.watch import WatchlistMatcher
+from pipeline.watchlists import (
+    Watchlist,
+    WatchlistError,
+    load,
+    match_queued,
+    new_matches,
+    stored,
+    sync,
+)
+from tests.conftest import Crawl, run_newsmon
+
+# What each watchlist of the session crawl (tests/conftest.py) must match, by page.
+EXPECTED = {
+    "border": {"en-border.html", "wire-border.html"},
+    "queues": {"ru-border.html"},
+    "checkpoint": {"ru-border.html"},
+    "grain": {"uk-grain.html"},
+    "exodus": {"en-border.html", "wire-border.html"},
+    "rivers": {"en-study-2.html"},
+}
+
+
+def pages(rows: list[dict[str, object]]) -> set[str]:
+    return {str(row["url"]).rsplit("/", 1)[-1] for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[watchlists.a\nquery = 'x'", "not valid TOML"),
+        ("[watchlists.a]\nquery = ''", "query = '...' is required"),
+        ("[watchlists.a]\nqueries = 'x'", "unknown keys queries"),
+        ("[watchlists.a]\nquery = '(x'", "unbalanced parenthesis"),
+        ("[watchlists.a]\nquery = 'x'\nlanguages = [1]", "languages must be a list"),
+        ("[watchlist.a]\nquery = 'x'", "expected only [watchlists.NAME] tables"),
+    ],
+)
+def test_a_bad_watchlists_file_names_the_file_the_watchlist_and_the_problem(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "watchlists.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(WatchlistError, match=re.escape(problem)) as error:
+        load(path)
+    assert str(path) in str(error.value)
+
+
+def test_watchlists_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "watchlists.toml"
+    path.write_text(
+        '[watchlists.exodus]\nquery = "mobilisation"\nlanguages = ["EN", "ru"]\n'
+        'sites = "Example.org"\nfeeds = ["https://example.org/feed"]\n',
+        encoding="utf-8",
+    )
+    assert load(path) == [
+        Watchlist("exodus", "mobilisation", ("en", "ru"), ("https://example.org/feed",),
+                  ("example.org",))
+    ]  # fmt: skip
+
+
+def test_scope_by_site_and_feed() -> None:
+    watchlist = Watchlist("w", "x", sites=("example.org",), feeds=("Steppe",))
+    assert watchlist.admits("https://news.example.org/a", ["Steppe"])
+    assert not watchlist.admits("https://example.org.evil.test/a", ["Steppe"])
+    assert not watchlist.admits("https://example.org/a", ["Other"])
+
+
+def test_new_watchlist_is_backfilled_and_each_match_shown_once(indexed_db: Database) -> None:
+    assert sync(indexed_db, [Watchlist("border", "border")]) == {"border": 2}
+    assert {m["article_id"] for m in new_matches(indexed_db)} == {1, 4}
+    assert new_matches(indexed_db) == []
+    assert sync(indexed_db, [Watchlist("border", "border")]) == {}  # unchanged: no second backfill
+
+    # Changed: matches already seen stay seen, only the new ones are shown.
+    sync(indexed_db, [Watchlist("border", "border OR граница")])
+    shown = new_matches(indexed_db, "border")
+    assert [(m["watchlist"], m["article_id"], m["matched_terms"]) for m in shown] == [
+        ("border", 2, ["граница"])
+    ]
+
+
+def test_articles_indexed_later_are_matched_from_the_queue(indexed_db: Database) -> None:
+    watchlists = [Watchlist("board", "board"), Watchlist("ru", "border", languages=("ru",))]
+    sync(indexed_db, watchlists)
+    new_matches(indexed_db)
+    indexed_db.table("articles").insert(
+        {"id": 8, "url": "https://example.org/8", "title": "Boards", "text": "Boards and borders",
+         "language": "en", "status": "ok", "first_seen_at": "2026-11-02T00:00:00Z"}
+    )  # fmt: skip
+    index_article(indexed_db, 8, "Boards", "Boards and borders", "en")
+    indexed_db.execute("INSERT INTO search_queue (article_id) VALUES (8)")
+    assert match_queued(indexed_db, stored(indexed_db)) == 1
+    assert indexed_db.execute("SELECT count(*) FROM search_queue").fetchone() == (0,)
+    assert [(m["watchlist"], m["article_id"]) for m in new_matches(indexed_db)] == [("board", 8)]
+
+
+def test_removed_watchlist_keeps_its_matches_but_is_not_shown(indexed_db: Database) -> None:
+    sync(indexed_db, [Watchlist("border", "border"), Watchlist("board", "board")])
+    sync(indexed_db, [Watchlist("board", "board")])
+    assert {m["watchlist"] for m in new_matches(indexed_db)} == {"board"}
+    assert indexed_db.execute("SELECT count(*) FROM matches").fetchone() == (3,)
+    assert [w.name for w in stored(indexed_db)] == ["board"]
+
+
+def test_crawl_matches_new_articles_against_the_watchlists(crawl: Crawl) -> None:
+    with open_db(crawl.db) as db:
+        for name, expected in EXPECTED.items():
+            rows = list(
+                db.query(
+                    "SELECT a.url FROM matches m JOIN watchlists w ON w.id = m.watchlist_id "
+                    "JOIN articles a ON a.id = m.article_id WHERE w.name = ?",
+                    [name],
+                )
+            )
+            assert pages(rows) == expected, name
+        assert db.execute("SELECT count(*) FROM search_queue").fetchone() == (0,)
+        stats = json.loads(db.execute("SELECT stats FROM crawl_runs").fetchone()[0])
+    assert stats["newsmon/watchlists/active"] == len(EXPECTED)
+    # The watchlists were new to this database: their matches came from the crawl itself.
+    assert stats["newsmon/watchlists/matches"] == sum(len(v) for v in EXPECTED.values())
+
+
+def copy_db(crawl: Crawl, tmp_path: Path) -> Path:
+    """A copy of the session crawl's database and watchlists, to mark matches seen in."""
+    for name in ("news.db", "watchlists.toml"):
+        shutil.copy(crawl.db.parent / name, tmp_path / name)
+    return tmp_path / "news.db"
+
+
+def test_watch_shows_new_matches_once_then_backfills_a_new_watchlist(
+    crawl: Crawl, tmp_path: Path
+) -> None:
+    db = copy_db(crawl, tmp_path)
+    first = run_newsmon("watch", "--db", str(db), "--json")
+    assert first.returncode == 0, first.stderr
+    matches = json.loads(first.stdout)
+    assert {"watchlist", "article_id", "url", "title"} <= set(matches[0])
+    for name, expected in EXPECTED.items():
+        assert pages([m for m in matches if m["watchlist"] == name]) == expected, name
+    again = run_newsmon("watch", "--db", str(db), "--json")
+    assert json.loads(again.stdout) == []
+
+    with (tmp_path / "watchlists.toml").open("a", encoding="utf-8") as out:
+        out.write('\n[watchlists.glaciers]\nquery = "glacier"\n')
+    text = run_newsmon("watch", "glaciers", "--db", str(db))
+    assert text.returncode == 0, text.stderr
+    assert "== glaciers: 2 new" in text.stdout
+    assert "en-study.html" in text.stdout and "en-study-2.html" in text.stdout
+    assert run_newsmon("watch", "glaciers", "--db", str(db)).stdout == ""
+
+    missing = run_newsmon("watch", "nope", "--db", str(db))
+    assert missing.returncode == 1
+    assert "no watchlist named 'nope'" in missing.stderr
+
+
+def test_a_broken_watchlists_file_keeps_the_stored_watchlists(
+    indexed_db: Database,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sync(indexed_db, [Watchlist("border", "border")])
+    path = tmp_path / "broken.toml"
+    path.write_text("[watchlists.border\n", encoding="utf-8")
+    db_path = indexed_db.conn.execute("PRAGMA database_list").fetchone()[2]
+    crawler = get_crawler(
+        settings_dict={"NEWSMON_DB_PATH": db_path, "NEWSMON_WATCHLISTS": str(path)}
+    )
+    assert crawler.stats is not None
+    matcher = WatchlistMatcher.from_crawler(crawler)
+    matcher.spider_opened()
+    try:
+        assert [w.name for w in matcher.watchlists] == ["border"]
+        assert crawler.stats.get_value("newsmon/watchlists/file_errors") == 1
+        assert "not valid TOML" in caplog.text
+    finally:
+        matcher.spider_closed()
+
+
+def test_watch_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_newsmon("watch", "--db", str(tmp_path / "none.db"))
+    assert result.returncode == 1
+    assert "no database at" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_matches_cannot_repeat(indexed_db: Database) -> None:
+    sync(indexed_db, [Watchlist("border", "border")])
+    with pytest.raises(sqlite3.IntegrityError):
+        indexed_db.execute(
+            "INSERT INTO matches (watchlist_id, article_id, matched_at) VALUES (1, 1, 'x')"
+        )
+
+
+def test_the_example_watchlists_file_is_valid() -> None:
+    names = [watchlist.name for watchlist in load(EXAMPLE_WATCHLISTS)]
+    assert names == ["exodus", "kazakh_border", "checkpoints", "grain", "glaciers"]

@@ -7,15 +7,17 @@ and "Путина" in an English one are still found by their stems. A query is 
 group, with exactly the same function, so a query word and the words of an article meet when
 they have the same stem in that article's language.
 
-Snowball stemmers (PyStemmer) cover the languages in ``SNOWBALL``; Ukrainian, which Snowball
-lacks, gets the light suffix stripper ``stem_ukrainian``; other languages (Kazakh, Belarusian,
-Georgian, ...) are in group ``other``, where only the script fallback applies.
+Snowball stemmers (PyStemmer) cover the languages in ``SNOWBALL``, except English, which keeps
+only the inflectional steps of Snowball's English stemmer (``stem_english``: "borders" and
+"border" meet, "election" and "elect" do not); Ukrainian, which Snowball lacks, gets the light
+suffix stripper ``stem_ukrainian``; other languages (Kazakh, Belarusian, Georgian, ...) are in
+group ``other``, where only the script fallback applies.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import Stemmer
 
@@ -113,6 +115,8 @@ def stem(word: str, group: str) -> str:
         return word
     if group == UKRAINIAN:
         return stem_ukrainian(word)
+    if group == "english":
+        return stem_english(word)
     if group == OTHER:
         return word
     return str(_snowball(group).stemWord(word))
@@ -227,3 +231,82 @@ def stem_ukrainian(word: str) -> str:
     if word[-1:] in ("ь", "і", "ї", "й") and len(word) - 1 >= keep + 1:
         word = word[:-1]
     return word
+
+
+ENGLISH_VOWELS = frozenset("aeiouy")
+ENGLISH_DOUBLES = ("bb", "dd", "ff", "gg", "mm", "nn", "pp", "rr", "tt")
+ENGLISH_R1_PREFIXES = ("gener", "commun", "arsen")
+
+
+@lru_cache(maxsize=65536)
+def stem_english(word: str) -> str:
+    """Steps 1a, 1b and 1c of the Porter2 (Snowball English) stemmer: plurals, -ed, -ing and a
+    final y, but none of the derivational steps that make "election" and "elect", or
+    "government" and "governing", one word.
+    """
+    if len(word) <= 2 or not word.isascii() or not word.isalpha():
+        return word
+    # y at the start or after a vowel is a consonant: written Y while stemming.
+    chars = list(word)
+    for i, char in enumerate(chars):
+        if char == "y" and (i == 0 or chars[i - 1] in ENGLISH_VOWELS):
+            chars[i] = "Y"
+    word = "".join(chars)
+    r1 = _english_r1(word)
+    # Step 1a
+    if word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith(("ied", "ies")):
+        word = word[:-2] if len(word) > 4 else word[:-1]
+    elif word.endswith(("us", "ss")):
+        pass
+    elif word.endswith("s") and any(c in ENGLISH_VOWELS for c in word[:-2]):
+        word = word[:-1]
+    # Step 1b
+    for suffix in ("eedly", "eed"):
+        if word.endswith(suffix):
+            if len(word) - len(suffix) >= r1:
+                word = word[: -len(suffix)] + "ee"
+            break
+    else:
+        for suffix in ("ingly", "edly", "ing", "ed"):
+            if word.endswith(suffix):
+                base = word[: -len(suffix)]
+                if any(c in ENGLISH_VOWELS for c in base):
+                    word = base
+                    if word.endswith(("at", "bl", "iz")):
+                        word += "e"
+                    elif word.endswith(ENGLISH_DOUBLES):
+                        word = word[:-1]
+                    elif _english_short(word, r1):
+                        word += "e"
+                break
+    # Step 1c
+    if len(word) > 2 and word[-1] in "yY" and word[-2] not in ENGLISH_VOWELS:
+        word = word[:-1] + "i"
+    return word.replace("Y", "y")
+
+
+def _english_r1(word: str) -> int:
+    for prefix in ENGLISH_R1_PREFIXES:
+        if word.startswith(prefix):
+            return len(prefix)
+    for i in range(1, len(word)):
+        if word[i] not in ENGLISH_VOWELS and word[i - 1] in ENGLISH_VOWELS:
+            return i + 1
+    return len(word)
+
+
+def _english_short(word: str, r1: int) -> bool:
+    """A short word: R1 is empty and it ends in a short syllable."""
+    if r1 < len(word):
+        return False
+    if len(word) == 2:
+        return word[0] in ENGLISH_VOWELS and word[1] not in ENGLISH_VOWELS
+    return (
+        len(word) >= 3
+        and word[-3] not in ENGLISH_VOWELS
+        and word[-2] in ENGLISH_VOWELS
+        and word[-1] not in ENGLISH_VOWELS
+        and word[-1] not in "wxY"
+    )

@@ -17,7 +17,10 @@ from pipeline.stemming import group_for, stem, stem_text, stem_ukrainian, words
         ("russian", "граница границе границу границы границей"),
         ("russian", "Верхний Верхнего Верхнем"),
         ("english", "border borders"),
-        ("english", "crossing crossings"),
+        ("english", "crossing crossings crossed"),
+        ("english", "election elections"),
+        ("english", "party parties"),
+        ("english", "hope hopes hoping hoped"),
         ("ukrainian", "мобілізація мобілізації мобілізацію мобілізацією"),
         ("ukrainian", "кордон кордону кордоні кордонів кордонами"),
         ("ukrainian", "порт порти портів портах"),
@@ -33,6 +36,9 @@ def test_inflected_forms_share_a_stem(group: str, forms: str) -> None:
 
 def test_different_words_keep_different_stems() -> None:
     assert stem("border", "english") != stem("board", "english")
+    # English keeps to inflection: derived words stay apart.
+    assert stem("election", "english") != stem("elect", "english")
+    assert stem("government", "english") != stem("governing", "english")
     assert stem("граница", "russian") != stem("гражданин", "russian")
     assert stem_ukrainian("кордон") != stem_ukrainian("корова")
 

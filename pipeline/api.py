@@ -23,7 +23,7 @@ from pipeline import export as export_rows
 from pipeline import search as search_index
 from pipeline import watchlists
 from pipeline.addresses import parse_networks
-from pipeline.db import open_db
+from pipeline.db import ensure_writable, open_db
 from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
 from pipeline.feeds import iso_utc
 from pipeline.lock import DatabaseLock
@@ -103,7 +103,8 @@ def crawl(
     except (FeedListError, ValueError) as exc:
         raise NewsmonError(str(exc)) from exc
     with DatabaseLock(db_path):  # CrawlLocked if another crawl has it
-        open_db(db_path).close()  # create and migrate, or fail with a clear reason
+        with open_db(db_path) as db:  # create and migrate, or fail with a clear reason
+            ensure_writable(db, db_path)
         settings.set("NEWSMON_LOCK_HELD", True, priority="cmdline")
         process = CrawlerProcess(settings)
         crawler = process.create_crawler("feeds")

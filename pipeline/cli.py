@@ -113,7 +113,8 @@ def crawl(
     if not result.completed:
         reason = result.finish_reason
         if result.stats.get("newsmon/db_errors"):
-            reason = f"database errors in {db_path} (see the log)"
+            first = result.stats.get("newsmon/db_error", "")
+            reason = f"database errors in {db_path}: {first} (see the log)"
         click.echo(f"newsmon: crawl did not complete: {reason}", err=True)
         sys.exit(1)
 

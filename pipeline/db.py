@@ -36,6 +36,19 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
+def ensure_writable(db: Database, path: str | Path) -> None:
+    """DatabaseError unless the database can be written (read-only file or file system, ...)."""
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(f"PRAGMA user_version = {int(version)}")  # a write, rolled back
+        finally:
+            db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot write to database {path}: {exc}") from exc
+
+
 class LazyReader:
     """A read-only connection to the database, opened on first use.
 

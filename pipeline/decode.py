@@ -1,6 +1,8 @@
-"""Decoding downloaded pages to text, correcting a wrongly declared charset."""
+"""Decoding downloaded pages to text, correcting a wrongly declared charset (mojibake)."""
 
 from __future__ import annotations
+
+import codecs
 
 import charset_normalizer
 from scrapy.http import TextResponse
@@ -8,20 +10,56 @@ from w3lib.encoding import html_to_unicode
 
 # Share of undecodable characters above which the declared charset is distrusted.
 _MAX_REPLACEMENT_SHARE = 0.001
+# Share of letters from the Latin-1 range (À..ÿ) above which a text is taken for Cyrillic or
+# Greek bytes read as Latin-1/windows-1252 ("Ìîáèëèçàöèÿ"); French or Czech stay far below.
+_MAX_LATIN1_LETTER_SHARE = 0.3
 
 
 def decode_page(response: TextResponse) -> str:
-    """Return the page as text.
+    """Return the page as text, detecting and undoing three kinds of mojibake.
 
-    Scrapy decodes by BOM, then HTTP charset, then the page's own declaration. A server that
-    declares the wrong charset in its header yields U+FFFD characters; then the page is decoded
-    again from its own declaration or, lacking one, by detection, whichever is cleaner.
+    Scrapy decodes by BOM, then HTTP charset, then the page's own declaration.
+    - A wrong declaration that yields U+FFFD characters (windows-1251 declared as UTF-8): the
+      page is decoded again from its own declaration or by detection, whichever is cleaner.
+    - UTF-8 bytes declared as a single-byte charset ("ÐœÐ¾Ñ..."): bytes that are valid UTF-8
+      with non-ASCII characters are UTF-8 (other charsets practically never are).
+    - A single-byte charset declared as another (windows-1251 read as windows-1252): a text
+      made mostly of À..ÿ letters is decoded again by detection.
     """
     text = response.text
-    if text.count("\ufffd") <= _MAX_REPLACEMENT_SHARE * len(text):
-        return text
-    _, alternative = html_to_unicode(None, response.body, auto_detect_fun=_detect)
-    return alternative if alternative.count("\ufffd") < text.count("\ufffd") else text
+    if text.count("\ufffd") > _MAX_REPLACEMENT_SHARE * len(text):
+        _, alternative = html_to_unicode(None, response.body, auto_detect_fun=_detect)
+        return alternative if alternative.count("\ufffd") < text.count("\ufffd") else text
+    if _single_byte(response.encoding) and not response.body.isascii():
+        try:
+            return response.body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        if _latin1_letter_share(text) > _MAX_LATIN1_LETTER_SHARE:
+            encoding = _detect(response.body)
+            if encoding:
+                alternative = response.body.decode(encoding, errors="replace")
+                if _latin1_letter_share(alternative) < _MAX_LATIN1_LETTER_SHARE:
+                    return alternative
+    return text
+
+
+def _single_byte(encoding: str) -> bool:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return not name.startswith(("utf", "gb", "big5", "euc", "shift", "iso2022", "cp9", "hz"))
+
+
+def _latin1_letter_share(text: str) -> float:
+    letters = high = 0
+    for char in text:
+        if char.isalpha():
+            letters += 1
+            if "\u00c0" <= char <= "\u00ff":
+                high += 1
+    return high / letters if letters >= 50 else 0.0
 
 
 def _detect(body: bytes) -> str | None:

@@ -1,22 +1,20 @@
 """Item pipeline that extracts article text in worker processes.
 
 trafilatura is CPU-bound. Running it on the reactor thread would stall every download for the
-duration of each extraction, so pages are sent to a process pool and awaited: the reactor keeps
-downloading while both cores extract.
+duration of each extraction, so pages are sent to a pool of worker processes and awaited: the
+reactor keeps downloading while both cores extract. Each page has a time and memory budget
+(``pipeline.workers``); a page that exceeds it is recorded with the reason and the crawl goes on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from pipeline.extraction import exit_with_parent, extract_article
-from pipeline.failures import describe
+from pipeline.extraction import extract_article
 from pipeline.items import ArticleItem
+from pipeline.workers import WorkerError, WorkerPool
 
 if TYPE_CHECKING:
     from typing import Self
@@ -29,13 +27,23 @@ logger = logging.getLogger(__name__)
 
 class ExtractPipeline:
     def __init__(
-        self, stats: StatsCollector, workers: int, tasks_per_worker: int, min_text_chars: int
+        self,
+        stats: StatsCollector,
+        workers: int,
+        tasks_per_worker: int,
+        min_text_chars: int,
+        timeout: float = 20,
+        memory_mb: int = 512,
     ) -> None:
         self.stats = stats
-        self.workers = workers
-        self.tasks_per_worker = tasks_per_worker
         self.min_text_chars = min_text_chars
-        self.executor: ProcessPoolExecutor | None = None
+        self.pool = WorkerPool(
+            extract_article,
+            workers,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            calls_per_worker=tasks_per_worker,
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -46,34 +54,27 @@ class ExtractPipeline:
             workers=settings.getint("NEWSMON_EXTRACT_WORKERS") or os.cpu_count() or 1,
             tasks_per_worker=settings.getint("NEWSMON_EXTRACT_TASKS_PER_WORKER"),
             min_text_chars=settings.getint("NEWSMON_MIN_TEXT_CHARS"),
+            timeout=settings.getfloat("NEWSMON_EXTRACT_TIMEOUT"),
+            memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),
         )
 
     def open_spider(self) -> None:
-        self.executor = ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=self.tasks_per_worker or None,
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
-        )
+        self.pool.start()
 
     def close_spider(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
+        self.pool.close()
+        self.stats.set_value("newsmon/extract/workers_replaced", self.pool.replaced)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.html is None:
             return item
-        assert self.executor is not None
         html, item.html = item.html, None  # the page is not needed after extraction
         try:
-            future = self.executor.submit(extract_article, html, item.url)
-            result = await asyncio.wrap_future(future)
-        except Exception as exc:  # noqa: BLE001 (a crashed worker must cost one article, not the crawl)
-            logger.warning("Extraction failed for %s: %s", item.url, describe(exc))
-            item.status, item.error = "extract_failed", describe(exc)
-            self.stats.inc_value("newsmon/extract/failed")
+            result = await self.pool.run(html, item.url)
+        except WorkerError as exc:  # one page's failure, not the crawl's
+            logger.warning("Extraction of %s: %s: %s", item.url, exc.status, exc)
+            item.status, item.error = exc.status, str(exc)
+            self.stats.inc_value(f"newsmon/extract/{exc.status}")
             return item
         self.apply(item, result)
         return item

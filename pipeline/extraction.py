@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
 from functools import cache
 from typing import Any
 
@@ -18,22 +15,6 @@ from pipeline.fingerprint import fingerprint
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
 # record in the database, not an error of the crawl.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
-
-
-def exit_with_parent(parent: int, interval: float = 1.0) -> None:
-    """Worker initializer: end this worker when the crawl ``parent`` that started it is gone.
-
-    A crawl killed with SIGKILL cannot stop its workers, and they would wait on their task queue
-    for ever (other workers keep the queue's pipe open). The parent's pid is passed in, not read
-    here: the parent may have died while this worker was still starting.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @cache

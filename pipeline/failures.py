@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import time
+import zlib
 from email.utils import parsedate_to_datetime
 
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
@@ -36,7 +39,14 @@ def failure_status(error: BaseException) -> tuple[str, int | None]:
         if "size" in message:  # DOWNLOAD_MAXSIZE, before or after decompression
             return "fetch_failed:too_large", None
         return "fetch_failed:ignored", None
+    if isinstance(error, DownloadCancelledError):
+        # Scrapy cancels a download that exceeds DOWNLOAD_MAXSIZE, by Content-Length or as the
+        # body arrives (the latter without a message).
+        message = str(error).lower()
+        return ("fetch_failed:too_large" if "size" in message or not message
+                else "fetch_failed:cancelled"), None  # fmt: skip
     kinds: list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]] = [
+        ((gzip.BadGzipFile, zlib.error), "bad_compression"),
         ((DownloadTimeoutError, TimeoutError), "timeout"),
         ((CannotResolveHostError, DNSLookupError), "dns"),
         ((DownloadConnectionRefusedError, ConnectionRefusedError), "connection_refused"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,34 @@ class AddressGuardMiddleware:
         self.stats.inc_value(f"newsmon/refused/{reason}")
         logger.info("Refused %s: %s", request.url, detail)
         raise RefusedRequest(reason, f"refused {request.url}: {detail}")
+
+
+class RedirectGuardMiddleware:
+    """Refuses redirects to URLs that are not http(s) (``file:``, ``data:``, ``javascript:``...),
+    recording them as ``refused:scheme``; Scrapy's RedirectMiddleware would leave them as an
+    unexplained 3xx, or fail on a URL it cannot build a request for. Runs before it (610 > 600).
+    """
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        return cls(crawler.stats)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if not (300 <= response.status < 400 and location):
+            return response
+        target = urljoin(request.url, location.decode("latin-1").strip())
+        parts = urlsplit(target)
+        problem = scheme_problem(parts.scheme, parts.hostname)
+        if problem:
+            self.stats.inc_value("newsmon/refused/scheme")
+            logger.info("Refused redirect of %s to %s: %s", request.url, target[:200], problem)
+            raise RefusedRequest("scheme", f"refused redirect to {target[:200]}: {problem}")
+        return response
 
 
 def scheme_problem(scheme: str, host: str | None) -> str | None:

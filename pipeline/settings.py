@@ -19,11 +19,15 @@ NEWSMON_CONTACT_URL = "https://github.com/newsmon/newsmon"
 # Networks (CIDR or single addresses) the crawler may connect to although they are not public.
 NEWSMON_ALLOW_PRIVATE: list[str] = []
 NEWSMON_MAX_ENTRIES_PER_FEED = 500
+NEWSMON_FETCH_ARTICLES = True  # False: store feed entries only, request no article page
 NEWSMON_MAX_TITLE_CHARS = 1000
 NEWSMON_MAX_URL_CHARS = 2048
 NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored as status "no_text"
 NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
 NEWSMON_EXTRACT_TASKS_PER_WORKER = 500  # restart a worker after this many pages
+NEWSMON_EXTRACT_TIMEOUT = 20.0  # seconds per page; then the worker is killed and replaced
+NEWSMON_EXTRACT_MEMORY_MB = 512  # memory per page on top of a worker's own; 0: no limit
+NEWSMON_FEED_PARSE_TIMEOUT = 60.0  # seconds per feed, parsed in a worker process
 NEWSMON_BATCH_SIZE = 100  # rows per write transaction
 NEWSMON_BATCH_SECONDS = 2.0  # ... or at least this often
 # Dedup thresholds, chosen from measurements (README, Dedup).
@@ -89,6 +93,8 @@ DOWNLOADER_MIDDLEWARES = {
     "pipeline.known.KnownArticlesMiddleware": 70,
     # After RobotsTxtMiddleware (100), which parses robots.txt first.
     "pipeline.crawldelay.CrawlDelayMiddleware": 110,
+    # Sees 3xx responses before RedirectMiddleware (600) follows them.
+    "pipeline.guard.RedirectGuardMiddleware": 610,
 }
 ITEM_PIPELINES = {
     "pipeline.extract.ExtractPipeline": 300,

@@ -158,6 +158,8 @@ class SQLitePipeline:
             self._write_batch(pending)
         except Exception as exc:
             self.stats.inc_value("newsmon/db_errors")
+            if not self.stats.get_value("newsmon/db_error"):
+                self.stats.set_value("newsmon/db_error", f"{type(exc).__name__}: {exc}")
             logger.error(
                 "Database %s: write failed (%s: %s); %d items not stored, stopping the crawl",
                 self.db_path,

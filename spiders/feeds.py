@@ -11,16 +11,17 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
 
 from pipeline.decode import decode_page
 from pipeline.failures import describe, failure_status, retry_after
 from pipeline.feedlist import FeedSource, load_feed_list
-from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed
+from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed, parse_feed_or_error
 from pipeline.feedstate import FeedNotDue
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
+from pipeline.workers import CallTimeout, WorkerError, WorkerPool
 
 if TYPE_CHECKING:
     from typing import Self
@@ -40,6 +41,7 @@ class FeedSpider(Spider):
         max_entries: int = 500,
         max_url_chars: int = 2048,
         max_title_chars: int = 1000,
+        fetch_articles: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -47,7 +49,11 @@ class FeedSpider(Spider):
         self.max_entries = max_entries
         self.max_url_chars = max_url_chars
         self.max_title_chars = max_title_chars
+        self.fetch_articles = fetch_articles
         self._requested: set[str] = set()
+        # Feeds are parsed in a worker process with a time budget when the crawl provides one
+        # (a hostile feed can keep feedparser's regexes busy for minutes), else in a thread.
+        self.parser: WorkerPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -62,7 +68,17 @@ class FeedSpider(Spider):
         kwargs.setdefault("max_entries", settings.getint("NEWSMON_MAX_ENTRIES_PER_FEED"))
         kwargs.setdefault("max_url_chars", settings.getint("NEWSMON_MAX_URL_CHARS"))
         kwargs.setdefault("max_title_chars", settings.getint("NEWSMON_MAX_TITLE_CHARS"))
+        kwargs.setdefault("fetch_articles", settings.getbool("NEWSMON_FETCH_ARTICLES"))
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
+        spider.parser = WorkerPool(
+            parse_feed_or_error,
+            1,
+            timeout=settings.getfloat("NEWSMON_FEED_PARSE_TIMEOUT"),
+            memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),
+            calls_per_worker=settings.getint("NEWSMON_EXTRACT_TASKS_PER_WORKER"),
+        )
+        crawler.signals.connect(spider.parser.start, signal=signals.spider_opened)
+        crawler.signals.connect(spider.parser.close, signal=signals.spider_closed)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -97,8 +113,8 @@ class FeedSpider(Spider):
         item.etag = _header(response, b"ETag")
         item.last_modified = _header(response, b"Last-Modified")
         try:
-            # A large feed takes feedparser most of a second: parse it off the reactor thread.
-            parsed = await asyncio.to_thread(parse_feed_response, response, self.max_entries)
+            # A large feed takes feedparser most of a second: never on the reactor thread.
+            parsed = await self.parse_off_reactor(response)
         except FeedParseError as exc:
             item.status, item.error = exc.reason, str(exc)
             self.logger.warning("Feed %s: %s", feed.url, exc)
@@ -119,6 +135,24 @@ class FeedSpider(Spider):
             for output in self.follow_entry(entry):
                 yield output
 
+    async def parse_off_reactor(self, response: Response) -> ParsedFeed:
+        if self.parser is None:
+            return await asyncio.to_thread(parse_feed_response, response, self.max_entries)
+        try:
+            result = await self.parser.run(
+                response.body, response.url, response_headers(response), self.max_entries
+            )
+        except CallTimeout as exc:
+            raise FeedParseError(
+                "parse_timeout", f"{response.url}: parsing stopped, {exc}"
+            ) from exc
+        except WorkerError as exc:
+            raise FeedParseError("parse_error", f"{response.url}: {exc}") from exc
+        if isinstance(result, FeedParseError):
+            raise result
+        assert isinstance(result, ParsedFeed)
+        return result
+
     def follow_entry(self, entry: Entry) -> Iterator[Request | ArticleItem]:
         """Request the entry's page, or yield an item from the entry when it cannot be fetched."""
         if entry.title and len(entry.title) > self.max_title_chars:
@@ -134,6 +168,10 @@ class FeedSpider(Spider):
             yield ArticleItem(url=self.entry_key(entry), entry=entry, status="refused:scheme")
             return
         url = normalize_url(link)
+        if not self.fetch_articles:
+            reason = "article pages are not fetched (NEWSMON_FETCH_ARTICLES is off)"
+            yield ArticleItem(url=url, entry=entry, status="not_fetched", error=reason)
+            return
         if url in self._requested:
             yield ArticleItem(url=url, entry=entry, status="seen")
             return
@@ -156,9 +194,13 @@ class FeedSpider(Spider):
             fetched_at=iso_utc(time.time()),
             requested_urls=[normalize_url(entry.link or response.url)],
         )
+        compression = _compression_of(response.body)
         if not isinstance(response, TextResponse) or not _is_html(response):
             item.status = "not_html"
             item.error = f"content type {_content_type(response) or 'unknown'}"
+        elif compression:  # never decompressed: there is no size to trust
+            item.status = "not_html"
+            item.error = f"{compression}-compressed body without Content-Encoding"
         else:
             item.html = decode_page(response)
         yield item
@@ -213,11 +255,17 @@ def _error_of(failure: Failure) -> BaseException:
 
 def parse_feed_response(response: Response, max_entries: int = 500) -> ParsedFeed:
     """Parse a feed response from its bytes and headers (raises FeedParseError)."""
-    headers = {
+    return parse_feed(
+        response.body, response.url, response_headers(response), max_entries=max_entries
+    )
+
+
+def response_headers(response: Response) -> dict[str, str]:
+    """The response headers with lower-case names, as feedparser takes them."""
+    return {
         name.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
         for name, values in response.headers.items()
     }
-    return parse_feed(response.body, response.url, headers, max_entries=max_entries)
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -228,6 +276,21 @@ def _header(response: Response, name: bytes) -> str | None:
 def _content_type(response: Response) -> str:
     value = response.headers.get(b"Content-Type") or b""
     return value.decode("latin-1").split(";", 1)[0].strip().lower()
+
+
+COMPRESSION_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+}
+
+
+def _compression_of(body: bytes) -> str | None:
+    for magic, name in COMPRESSION_MAGIC.items():
+        if body.startswith(magic):
+            return name
+    return None
 
 
 def _is_html(response: TextResponse) -> bool:

@@ -70,7 +70,9 @@ def canary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Canary]:
 
 @pytest.fixture(scope="session")
 def site(canary: Canary) -> Iterator[MockServer]:
-    with MockServer(SITE, values={"canary": canary.server.base}) as server:
+    canary_port = canary.server.base.rsplit(":", 1)[1]
+    values = {"canary": canary.server.base, "canary_port": canary_port}
+    with MockServer(SITE, values=values) as server:
         yield server
 
 

@@ -4,27 +4,35 @@
 serves the files under DIR and prints its base URL on the first line of stdout. In every
 response ``{{base}}`` is replaced by that URL and ``{{NAME}}`` by each ``--set`` value. A file
 ``X.headers`` beside ``X`` holds a JSON object of response headers (and optionally ``status``).
-Besides files there are fault routes: ``/status/CODE``, ``/redirect?to=PATH``,
-``/slow?seconds=N``, ``/flaky`` (500 once, then a page). Every request is appended to the
-``--log`` file, if given, as one JSON line.
+Besides files there are fault routes: ``/status/CODE`` (``?retry_after=S``),
+``/redirect?to=URL``, ``/slow?seconds=N``, ``/flaky`` (500 once, then a page), and the hostile
+ones in ``FAULTS``. Every request is appended to the ``--log`` file, if given, as one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import hashlib
 import json
 import mimetypes
+import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+import brotli
+import zstandard
 
 CONTENT_TYPES = {
     ".rss": "application/rss+xml",
@@ -64,7 +72,14 @@ class SiteHandler(BaseHTTPRequestHandler):
         path = parts.path
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
-            self.respond(code, b"status page", "text/plain")
+            extra = {"Retry-After": query["retry_after"][0]} if "retry_after" in query else {}
+            self.respond(code, b"status page", "text/plain", extra)
+        elif path.startswith("/fault/"):
+            fault = FAULTS.get(path.removeprefix("/fault/").split("/")[0])
+            if fault is None:
+                self.respond(404, b"no such fault", "text/plain")
+            else:
+                fault(self, path, {k: v[0] for k, v in query.items()})
         elif path == "/redirect":
             self.respond(302, b"", "text/plain", {"Location": query["to"][0]})
         elif path == "/slow":
@@ -121,6 +136,173 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+ARTICLE = (
+    b"<html><head><title>A page at the end of a chain</title></head><body><article><p>"
+    + b"Patience is rewarded: this page was reached after several redirects. " * 8
+    + b"</p></article></body></html>"
+)
+BOMB_BYTES = 64 * 1024 * 1024  # zeros: twice DOWNLOAD_MAXSIZE, compressed to 65 kB or less
+
+
+@functools.cache
+def bomb(encoding: str) -> bytes:
+    zeros = bytes(BOMB_BYTES)
+    if encoding == "gzip":
+        return gzip.compress(zeros, compresslevel=6, mtime=0)
+    if encoding == "deflate":
+        return zlib.compress(zeros, 6)
+    if encoding == "br":
+        return bytes(brotli.compress(zeros, quality=4))
+    if encoding == "zstd":
+        return zstandard.ZstdCompressor(level=3).compress(zeros)
+    raise ValueError(encoding)
+
+
+def _headers_only(handler: SiteHandler, status: int, headers: dict[str, str]) -> None:
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.flush()
+
+
+def stall(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """Headers, then silence."""
+    _headers_only(handler, 200, {"Content-Type": "text/html", "Content-Length": "5000"})
+    time.sleep(float(query.get("seconds", "30")))
+    handler.close_connection = True
+
+
+def trickle(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """A byte every 0.2 seconds."""
+    seconds = float(query.get("seconds", "30"))
+    _headers_only(
+        handler, 200, {"Content-Type": "text/html", "Content-Length": str(int(seconds * 5))}
+    )
+    for _ in range(int(seconds * 5)):
+        handler.wfile.write(b"<")
+        handler.wfile.flush()
+        time.sleep(0.2)
+
+
+def short_body(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """Promises 100 kB, sends 100 bytes, then closes (``/fault/lie``) or resets (``/fault/reset``)."""
+    _headers_only(handler, 200, {"Content-Type": "text/html", "Content-Length": "100000"})
+    handler.wfile.write(b"<html><body><p>" + b"x" * 85)
+    handler.wfile.flush()
+    if "reset" in path:  # RST instead of FIN
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+
+
+def endless(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """A chunked HTML body that never ends (until the client hangs up)."""
+    _headers_only(handler, 200, {"Content-Type": "text/html", "Transfer-Encoding": "chunked"})
+    chunk = b"<p>" + b"more " * 13000 + b"</p>\n"
+    deadline = time.monotonic() + float(query.get("seconds", "120"))
+    try:
+        handler.wfile.write(b"c\r\n<html><body>\r\n")
+        while time.monotonic() < deadline:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    except OSError:
+        pass
+    handler.close_connection = True
+
+
+def big(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """A page of ``mb`` megabytes, declared in Content-Length (or not: ``?chunked=1``)."""
+    size = int(query.get("mb", "60")) * 1024 * 1024
+    chunked = query.get("chunked") == "1"
+    headers = {"Content-Type": "text/html"}
+    headers.update({"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(size)})
+    _headers_only(handler, 200, headers)
+    block = b"<p>" + b"filler " * 149_000 + b"</p>\n"
+    try:
+        sent = 0
+        while sent < size:
+            piece = block[: size - sent]
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            sent += len(piece)
+        if chunked:
+            handler.wfile.write(b"0\r\n\r\n")
+    except OSError:
+        pass
+    handler.close_connection = True
+
+
+def compressed_bomb(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """64 MiB of zeros compressed (``/fault/bomb/gzip|deflate|br|zstd``); with the
+    Content-Encoding header unless ``?header=0``."""
+    encoding = path.rsplit("/", 1)[1]
+    body = bomb(encoding)
+    headers = {"Content-Encoding": encoding} if query.get("header", "1") == "1" else {}
+    handler.respond(200, body, "text/html", headers)
+
+
+def loop(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    handler.respond(302, b"", "text/plain", {"Location": "/fault/loop"})
+
+
+def chain(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """``?n=N`` redirects, then a page (one per ``id``)."""
+    left = int(query.get("n", "3"))
+    name = query.get("id", "0")
+    if left > 0:
+        location = f"/fault/chain?n={left - 1}&id={name}"
+        handler.respond(302, b"", "text/plain", {"Location": location})
+    else:
+        body = ARTICLE.replace(b"</p>", b" Page " + name.encode() + b".</p>")
+        handler.respond(200, body, "text/html; charset=utf-8")
+
+
+def slow_to_parse(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """``n`` thousand small paragraphs: seconds of trafilatura's time for each thousand."""
+    count = int(query.get("n", "20")) * 1000
+    paragraphs = (
+        f'<div class="c{i % 50}"><p>Paragraph {i} with some words and a <a href="/x{i}">link</a>.'
+        "</p></div>"
+        for i in range(count)
+    )
+    body = "<html><body>" + "".join(paragraphs) + "</body></html>"
+    handler.respond(200, body.encode(), "text/html; charset=utf-8")
+
+
+def binary(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """Not HTML behind an article link: ``/fault/binary/png|json|zip``."""
+    kind = path.rsplit("/", 1)[1]
+    bodies = {
+        "png": (b"\x89PNG\r\n\x1a\n" + bytes(2000), "image/png"),
+        "json": (b'{"article": "no", "items": [1, 2, 3]}', "application/json"),
+        "zip": (b"PK\x03\x04" + bytes(2000), "application/zip"),
+    }
+    body, content_type = bodies[kind]
+    handler.respond(200, body, content_type)
+
+
+def nested(handler: SiteHandler, path: str, query: dict[str, str]) -> None:
+    """A page of ``depth`` nested elements around a paragraph: a parser's worst case."""
+    depth = int(query.get("depth", "100000"))
+    text = b"<p>" + b"Deep inside the page there is still some text to find. " * 8 + b"</p>"
+    body = b"<html><body>" + b"<div>" * depth + text + b"</div>" * depth + b"</body></html>"
+    handler.respond(200, body, "text/html; charset=utf-8")
+
+
+FAULTS: dict[str, Callable[[SiteHandler, str, dict[str, str]], None]] = {
+    "stall": stall,
+    "trickle": trickle,
+    "lie": short_body,
+    "reset": short_body,
+    "endless": endless,
+    "big": big,
+    "bomb": compressed_bomb,
+    "loop": loop,
+    "chain": chain,
+    "binary": binary,
+    "nested": nested,
+    "slowparse": slow_to_parse,
+}
+
+
 class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -139,6 +321,10 @@ class SiteServer(ThreadingHTTPServer):
     def substitute(self, body: bytes) -> bytes:
         return fill_placeholders(body, self.values)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hang up on faults
+            super().handle_error(request, client_address)
+
     def first_time(self, path: str) -> bool:
         with self._lock:
             first = path not in self._seen
@@ -149,7 +335,8 @@ class SiteServer(ThreadingHTTPServer):
         if self.log is None:
             return
         with self._lock, self.log.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"path": path, "user_agent": user_agent}) + "\n")
+            record = {"path": path, "user_agent": user_agent, "time": time.time()}
+            out.write(json.dumps(record) + "\n")
 
 
 class MockServer:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +157,97 @@ def test_nul_and_control_characters_are_removed() -> None:
 def test_html_to_text() -> None:
     assert html_to_text("<p>One <b>two</b></p><style>p{}</style><script>x()</script>") == "One two"
     assert html_to_text("plain &amp; simple") == "plain & simple"
+
+
+RUSSIAN_FEED = (
+    '<rss version="2.0"><channel><title>Новости</title><item><title>Мобилизация в России и её '
+    "последствия для соседних стран</title><link>http://news.test/1</link></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "encoding", "content_type"),
+    [
+        ('<?xml version="1.0" encoding="utf-8"?>', "cp1251", "application/rss+xml"),
+        ('<?xml version="1.0"?>', "cp1251", "application/rss+xml; charset=utf-8"),
+        ('<?xml version="1.0" encoding="utf-16"?>', "utf-16-le", "application/rss+xml"),
+        ('<?xml version="1.0" encoding="utf-16"?>', "utf-16-be", "application/rss+xml"),
+        ("", "utf-16-le", "application/rss+xml"),
+        # A BOM outranks text/xml without charset (US-ASCII by RFC 3023).
+        ('<?xml version="1.0" encoding="utf-16"?>', "utf-16", "text/xml"),
+        ('<?xml version="1.0" encoding="utf-8"?>', "utf-8-sig", "text/xml"),
+        ('<?xml version="1.0" encoding="utf-32"?>', "utf-32", "text/xml"),
+        ('<?xml version="1.0" encoding="ucs-4"?>', "utf-32-be", "application/xml"),
+    ],
+    ids=[
+        "1251-as-utf8-xml",
+        "1251-as-utf8-http",
+        "utf16le-no-bom",
+        "utf16be-no-bom",
+        "bare",
+        "utf16-bom-text-xml",
+        "utf8-bom-text-xml",
+        "utf32-bom-text-xml",
+        "ucs4-no-bom",
+    ],
+)
+def test_wrong_or_missing_charsets_still_give_cyrillic_text(
+    declaration: str, encoding: str, content_type: str
+) -> None:
+    body = (declaration + RUSSIAN_FEED).encode(encoding)
+    feed = parse_feed(body, f"{BASE}/f.xml", {"content-type": content_type})
+    assert feed.title == "Новости"
+    assert feed.entries[0].title == "Мобилизация в России и её последствия для соседних стран"
+
+
+def test_billion_laughs_are_not_expanded() -> None:
+    levels = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{"".join(levels)}]><rss version="2.0"><channel>'
+        "<title>&lol9;</title><item><title>one</title><link>/1</link></item></channel></rss>"
+    ).encode()
+    started = time.monotonic()
+    feed = parse_feed(body, f"{BASE}/lol.xml", {})
+    assert time.monotonic() - started < 2
+    assert len(feed.title or "") < 100
+    assert [e.title for e in feed.entries] == ["one"]
+
+
+def test_external_entities_and_dtds_read_no_file_and_make_no_request() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.3", 0))  # a second loopback address, as the canary
+        listener.listen()
+        listener.settimeout(0.5)
+        spy = f"http://127.0.0.3:{listener.getsockname()[1]}"
+        secret = Path("/etc/hostname").read_text().strip() or "localhost"
+        body = (
+            f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{spy}/rss.dtd" ['
+            f'<!ENTITY file SYSTEM "file:///etc/hostname"><!ENTITY net SYSTEM "{spy}/x">'
+            f'<!ENTITY % remote SYSTEM "{spy}/dtd"> %remote;]>'
+            '<rss version="2.0"><channel><title>T &file; &net;</title>'
+            "<item><title>a &file;</title><link>/1</link></item></channel></rss>"
+        ).encode()
+        feed = parse_feed(body, f"{BASE}/xxe.xml", {})
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert feed.entries
+    for text in (feed.title or "", feed.entries[0].title or ""):
+        assert secret not in text
+
+
+def test_long_author_fields_cannot_stall_feedparser() -> None:
+    # feedparser's author e-mail regex is quadratic (its issue #562): 4,000 characters of
+    # author cost it seconds per entry. They are cut to 256 characters before it sees them.
+    author = "a" * 4000 + "@" + "a." * 4000
+    items = "".join(
+        f"<item><title>t{i}</title><link>/n/{i}</link><author>{author}</author></item>"
+        for i in range(20)
+    )
+    body = f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+    started = time.monotonic()
+    feed = parse_feed(body, f"{BASE}/authors.xml", {})
+    assert time.monotonic() - started < 2
+    assert len(feed.entries) == 20
+    assert feed.entries[0].author == "a" * 256

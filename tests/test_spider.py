@@ -11,8 +11,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from pipeline.feedlist import FeedSource
+from pipeline.feeds import parse_feed_or_error
 from pipeline.guard import RefusedRequest
 from pipeline.items import ArticleItem, Entry, FeedItem
+from pipeline.workers import WorkerPool
 from spiders.feeds import FeedSpider
 from tests.conftest import fixture_bytes
 
@@ -87,6 +89,38 @@ def test_unreadable_feed_yields_only_its_status() -> None:
     output = run_feed(FeedSpider(), "not-a-feed.html", "text/html")
     assert len(output) == 1
     assert (output[0].status, output[0].title) == ("not_a_feed", "Configured title")
+
+
+def never_finishes(*args: Any) -> None:
+    """A feed parser stuck in a regex (runs in the parsing worker)."""
+    while True:
+        pass
+
+
+def test_a_feed_that_keeps_the_parser_busy_is_stopped_and_recorded() -> None:
+    spider = FeedSpider()
+    spider.parser = WorkerPool(never_finishes, 1, timeout=1)
+    spider.parser.start()
+    try:
+        (item,) = run_feed(spider, "world.rss")
+    finally:
+        spider.parser.close()
+    assert item.status == "parse_timeout"
+    assert "parsing stopped, no result within 1 s" in item.error
+    assert spider.parser.replaced == 1  # the stuck worker was killed; the next feed gets a new one
+
+
+def test_feeds_are_parsed_in_a_worker_process() -> None:
+    spider = FeedSpider()
+    spider.parser = WorkerPool(parse_feed_or_error, 1, timeout=30)
+    spider.parser.start()
+    try:
+        output = run_feed(spider, "russian.xml")
+        unreadable = run_feed(spider, "not-a-feed.html", "text/html")
+    finally:
+        spider.parser.close()
+    assert output[0].status == "ok" and len(output) > 1
+    assert [(i.status, i.title) for i in unreadable] == [("not_a_feed", "Configured title")]
 
 
 def test_huge_titles_are_truncated() -> None:
@@ -169,3 +203,11 @@ def test_refused_article_and_failed_feed() -> None:
     )
     assert feed_item.status.startswith("fetch_failed:")
     assert feed_item.error == "took too long"
+
+
+def test_with_article_fetching_off_entries_are_stored_from_the_feed_alone() -> None:
+    output = run_feed(FeedSpider(fetch_articles=False), "world.rss")
+    articles = [o for o in output[1:] if isinstance(o, ArticleItem)]
+    assert not [o for o in output if isinstance(o, Request)]
+    fetchable = [a for a in articles if a.status == "not_fetched"]
+    assert fetchable and all("NEWSMON_FETCH_ARTICLES is off" in (a.error or "") for a in fetchable)

@@ -1,0 +1,119 @@
+"""The extraction worker pool: time and memory budgets, crashes, restarts, back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pipeline.workers import CallFailed, CallTimeout, OutOfMemory, WorkerDied, WorkerPool
+
+
+def behave(kind: str) -> str:
+    """A stand-in for extraction that misbehaves as asked (runs in the worker)."""
+    if kind == "hang":
+        while True:  # pure CPU, as a pathological page keeps a parser busy
+            pass
+    if kind == "crash":
+        os._exit(3)
+    if kind == "raise":
+        raise ValueError("bad page")
+    if kind == "memory":
+        hog = bytearray(1024 * 1024 * 1024)
+        return str(len(hog))
+    if kind.startswith("sleep"):
+        time.sleep(float(kind.split()[1]))
+    return f"{kind} in {os.getpid()}"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes.
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # noqa: PTH123
+        return stat.read().split()[2] != "Z"
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    pool = WorkerPool(behave, 1, timeout=2, memory_mb=200, calls_per_worker=3)
+    pool.start()
+    yield pool
+    pids = pool.pids
+    pool.close()
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids), "workers outlived the pool"
+
+
+def run(pool: WorkerPool, kind: str) -> str:
+    async def call() -> str:
+        result: str = await pool.run(kind)
+        return result
+
+    return asyncio.run(call())
+
+
+def test_a_call_that_overruns_its_budget_is_stopped_and_the_pool_goes_on(pool: WorkerPool) -> None:
+    (before,) = pool.pids
+    started = time.monotonic()
+    with pytest.raises(CallTimeout, match="no result within 2 s") as error:
+        run(pool, "hang")
+    assert error.value.status == "extract_timeout"
+    assert time.monotonic() - started < 6
+    assert not alive(before)
+    assert run(pool, "ok").startswith("ok in ")
+    assert pool.replaced == 1
+
+
+def test_a_worker_that_dies_is_replaced(pool: WorkerPool) -> None:
+    with pytest.raises(WorkerDied, match="worker exited with code 3"):
+        run(pool, "crash")
+    assert run(pool, "ok").startswith("ok in ")
+
+
+def test_an_exception_costs_the_call_not_the_worker(pool: WorkerPool) -> None:
+    (before,) = pool.pids
+    with pytest.raises(CallFailed, match="ValueError: bad page"):
+        run(pool, "raise")
+    assert pool.pids == {before}
+
+
+def test_a_page_that_needs_too_much_memory_is_refused(pool: WorkerPool) -> None:
+    with pytest.raises(OutOfMemory) as error:
+        run(pool, "memory")
+    assert error.value.status == "extract_too_large"
+    assert run(pool, "ok").startswith("ok in ")
+
+
+def test_workers_are_replaced_after_their_share_of_calls(pool: WorkerPool) -> None:
+    first = {run(pool, "ok").rsplit(" ", 1)[1] for _ in range(3)}
+    second = {run(pool, "ok").rsplit(" ", 1)[1] for _ in range(3)}
+    assert len(first) == len(second) == 1
+    assert first != second
+
+
+def test_callers_wait_for_a_free_worker() -> None:
+    pool = WorkerPool(behave, 2, timeout=10)
+    pool.start()
+
+    async def calls() -> list[str]:
+        return list(await asyncio.gather(*(pool.run("sleep 0.5") for _ in range(6))))
+
+    try:
+        run(pool, "ok")  # both workers have started
+        run(pool, "ok")
+        started = time.monotonic()
+        results = asyncio.run(calls())
+        elapsed = time.monotonic() - started
+    finally:
+        pool.close()
+    assert len(results) == 6
+    assert len({result.rsplit(" ", 1)[1] for result in results}) == 2
+    assert elapsed >= 1.4  # three rounds of two: never more calls at once than workers

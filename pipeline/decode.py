@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import codecs
 
-import charset_normalizer
 from scrapy.http import TextResponse
 from w3lib.encoding import html_to_unicode
 
+from pipeline.charsets import detect_charset, looks_like_mojibake
+
 # Share of undecodable characters above which the declared charset is distrusted.
 _MAX_REPLACEMENT_SHARE = 0.001
-# Share of letters from the Latin-1 range (À..ÿ) above which a text is taken for Cyrillic or
-# Greek bytes read as Latin-1/windows-1252 ("Ìîáèëèçàöèÿ"); French or Czech stay far below.
-_MAX_LATIN1_LETTER_SHARE = 0.3
 
 
 def decode_page(response: TextResponse) -> str:
@@ -28,18 +26,18 @@ def decode_page(response: TextResponse) -> str:
     """
     text = response.text
     if text.count("\ufffd") > _MAX_REPLACEMENT_SHARE * len(text):
-        _, alternative = html_to_unicode(None, response.body, auto_detect_fun=_detect)
+        _, alternative = html_to_unicode(None, response.body, auto_detect_fun=detect_charset)
         return alternative if alternative.count("\ufffd") < text.count("\ufffd") else text
     if _single_byte(response.encoding) and not response.body.isascii():
         try:
             return response.body.decode("utf-8")
         except UnicodeDecodeError:
             pass
-        if _latin1_letter_share(text) > _MAX_LATIN1_LETTER_SHARE:
-            encoding = _detect(response.body)
+        if looks_like_mojibake(text):
+            encoding = detect_charset(response.body)
             if encoding:
                 alternative = response.body.decode(encoding, errors="replace")
-                if _latin1_letter_share(alternative) < _MAX_LATIN1_LETTER_SHARE:
+                if not looks_like_mojibake(alternative):
                     return alternative
     return text
 
@@ -50,18 +48,3 @@ def _single_byte(encoding: str) -> bool:
     except LookupError:
         return False
     return not name.startswith(("utf", "gb", "big5", "euc", "shift", "iso2022", "cp9", "hz"))
-
-
-def _latin1_letter_share(text: str) -> float:
-    letters = high = 0
-    for char in text:
-        if char.isalpha():
-            letters += 1
-            if "\u00c0" <= char <= "\u00ff":
-                high += 1
-    return high / letters if letters >= 50 else 0.0
-
-
-def _detect(body: bytes) -> str | None:
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
-    return best.encoding if best else None

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-import charset_normalizer
 import feedparser
 import lxml.html
 from feedparser.datetimes import _parse_date
 
+from pipeline.charsets import detect_charset, looks_like_mojibake
 from pipeline.items import Entry
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -85,8 +85,10 @@ def parse_feed(
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     if isinstance(result.get("bozo_exception"), feedparser.CharacterEncodingOverride):
         # The declared charset does not fit the bytes and feedparser fell back to
-        # windows-1252, which turns Cyrillic into "Ìîáèëèçàöèÿ": detect the charset instead.
-        detected = _detect_charset(body)
+        # windows-1252. Right for undeclared Latin-1; for Cyrillic it makes "Ìîáèëèçàöèÿ",
+        # and then the charset is detected instead.
+        fallback = body.decode(result.encoding or "windows-1252", errors="replace")
+        detected = detect_charset(body) if looks_like_mojibake(fallback) else None
         if detected and codecs.lookup(detected).name != codecs.lookup(result.encoding).name:
             body, headers = _as_utf8(body, detected, headers)
             result = feedparser.parse(io.BytesIO(body), response_headers=headers)
@@ -165,11 +167,6 @@ def _as_utf8(body: bytes, encoding: str, headers: dict[str, str]) -> tuple[bytes
     text = _XML_ENCODING.sub(rb'\1"utf-8"', text, count=1)
     content_type = headers.get("content-type", "").split(";")[0].strip() or "application/xml"
     return text, {**headers, "content-type": f"{content_type}; charset=utf-8"}
-
-
-def _detect_charset(body: bytes) -> str | None:
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
-    return best.encoding if best else None
 
 
 def parse_feed_or_error(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -55,12 +56,19 @@ def counts(db: Path) -> tuple[str, int, list[str]]:
     return integrity, articles, runs
 
 
-@pytest.fixture
-def stored(site: MockServer, tmp_path: Path) -> Iterator[Path]:
-    """A database with one feed's articles in it."""
-    db = tmp_path / "news.db"
+@pytest.fixture(scope="module")
+def first_crawl(site: MockServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("first") / "news.db"
     result = crawl(site, db, ["world.rss"])
     assert result.returncode == 0, result.stderr[-2000:]
+    return db
+
+
+@pytest.fixture
+def stored(first_crawl: Path, tmp_path: Path) -> Iterator[Path]:
+    """A database with one feed's articles in it (a copy: each test changes its own)."""
+    db = tmp_path / "news.db"
+    shutil.copy(first_crawl, db)
     yield db
 
 

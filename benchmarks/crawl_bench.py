@@ -52,13 +52,82 @@ def run_crawl(feeds: Path, db: Path, allow: list[str], workers: int) -> dict[str
         command += ["-s", f"{name}={value}"]
     started = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True, check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit(f"crawl failed ({result.returncode}): {result.stderr[-2000:]}")
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            command, cwd=CHECKOUT, stdout=subprocess.DEVNULL, stderr=stderr, text=True
+        )
+        memory = TreeMemory(process.pid)
+        while process.poll() is None:
+            memory.sample()
+            time.sleep(0.2)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.monotonic() - started
+        if process.returncode != 0:
+            stderr.seek(0)
+            sys.exit(f"crawl failed ({process.returncode}): {stderr.read()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_seconds": wall, "cpu_seconds": cpu, "max_rss_mb": after.ru_maxrss / 1024}
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "cpu_utilisation": cpu / (wall * (os.cpu_count() or 1)),
+        "peak_rss_all_processes_mb": memory.peak_mb,
+        "rss_all_processes_mb_by_tenth_of_run": memory.by_tenth(),
+        "largest_process_max_rss_mb": after.ru_maxrss / 1024,
+        "cpu_seconds_crawl_process": memory.cpu.get(process.pid, 0.0),
+        "cpu_seconds_worker_processes": sum(
+            seconds for pid, seconds in memory.cpu.items() if pid != process.pid
+        ),
+    }
+
+
+class TreeMemory:
+    """Resident memory of a process and all its descendants together, sampled over a run."""
+
+    PAGE = os.sysconf("SC_PAGE_SIZE")
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.samples: list[float] = []
+        self.cpu: dict[int, float] = {}  # last seen CPU seconds of each process of the tree
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process is gone
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / self.TICKS
+        tree, frontier = {self.root}, [self.root]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent]
+            tree.update(children)
+            frontier.extend(children)
+        self.cpu.update({pid: cpu[pid] for pid in tree if pid in cpu})
+        total = 0
+        for pid in tree:
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self.PAGE
+            except (OSError, IndexError):
+                continue
+        self.samples.append(total / 1024 / 1024)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.samples, default=0.0)
+
+    def by_tenth(self) -> list[float]:
+        """The largest sample in each tenth of the run: a growth trend shows as a slope."""
+        if not self.samples:
+            return []
+        size = max(1, len(self.samples) // 10)
+        return [round(max(self.samples[i : i + size])) for i in range(0, len(self.samples), size)]
 
 
 def crawl_figures(db: Path) -> dict[str, Any]:

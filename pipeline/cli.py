@@ -175,7 +175,7 @@ def status(db_path: str, as_json: bool) -> None:
     except (api.NewsmonError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps({"last_run": run, "feeds": rows}, ensure_ascii=False, indent=2))
+        echo_json({"last_run": run, "feeds": rows})
         return
     if run:
         click.echo(
@@ -222,15 +222,12 @@ def search(query: str, db_path: str, limit: int, languages: tuple[str, ...], as_
     except (api.NewsmonError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        echo_json(results)
         return
     if not results:
         click.echo("No articles match.", err=True)
     for row in results:
-        click.echo(
-            f"{row['id']:>6}  {(row['published'] or '')[:10]:<10}  {row['site_name'] or '-'}: "
-            f"{row['title'] or '(no title)'}"
-        )
+        click.echo(f"{row['id']:>6}  {article_line(row)}")
         click.echo(f"        {row['url']}")
         click.echo(f"        {row['excerpt']}")
 
@@ -268,7 +265,7 @@ def watch(name: str | None, db_path: str, watchlists_file: str | None, as_json: 
     except (api.NewsmonError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(matches, ensure_ascii=False, indent=2))
+        echo_json(matches)
         return
     if not matches:
         click.echo("No new matches.", err=True)
@@ -279,10 +276,7 @@ def watch(name: str | None, db_path: str, watchlists_file: str | None, as_json: 
             count = sum(1 for m in matches if m["watchlist"] == current)
             click.echo(f"== {current}: {count} new")
         terms = ", ".join(row["matched_terms"])
-        click.echo(
-            f"  {(row['published'] or '')[:10]:<10}  {row['site_name'] or '-'}: "
-            f"{row['title'] or '(no title)'}  [{terms}]"
-        )
+        click.echo(f"  {article_line(row)}  [{terms}]")
         click.echo(f"              {row['url']}")
 
 
@@ -421,8 +415,20 @@ def feeds_list(db_path: str, as_json: bool) -> None:
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        echo_json(rows)
         return
     for row in rows:
         status = row["last_status"] or "never fetched"
         click.echo(f"{row['id']:>4}  {status:<20}  {row['title'] or '-':<40.40}  {row['url']}")
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def article_line(row: dict[str, Any]) -> str:
+    """Date, outlet and title of an article, for one line of output."""
+    return (
+        f"{(row['published'] or '')[:10]:<10}  {row['site_name'] or '-'}: "
+        f"{row['title'] or '(no title)'}"
+    )

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pipeline.db import open_db
+from pipeline.db import LOOKUP_CACHE_MB, open_db
 from pipeline.fingerprint import Fingerprints, jaccard, shingles, story_terms
 from pipeline.items import ArticleItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url
@@ -123,7 +123,7 @@ class DedupPipeline:
         return self._db
 
     def open_spider(self) -> None:
-        self._db = open_db(self.db_path)
+        self._db = open_db(self.db_path, cache_mb=LOOKUP_CACHE_MB)
 
     def close_spider(self) -> None:
         if self._db is not None:

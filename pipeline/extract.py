@@ -12,7 +12,6 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from pipeline.extraction import extract_article
 from pipeline.items import ArticleItem
 from pipeline.workers import WorkerError, WorkerPool
 
@@ -38,7 +37,8 @@ class ExtractPipeline:
         self.stats = stats
         self.min_text_chars = min_text_chars
         self.pool = WorkerPool(
-            extract_article,
+            # By name: trafilatura is imported by the workers only, never by the crawl itself.
+            "pipeline.extraction:extract_article",
             workers,
             timeout=timeout,
             memory_mb=memory_mb,

@@ -8,7 +8,7 @@ from typing import Any
 
 import py3langid
 import trafilatura
-from trafilatura.settings import Document, Extractor
+from trafilatura.settings import Document, Extractor, set_date_params
 
 from pipeline.fingerprint import fingerprint
 
@@ -21,10 +21,20 @@ logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 def extractor_options() -> Extractor:
     """trafilatura's options, built once per process.
 
-    Comments are left out: they are not the article, and scoring against hand-annotated
-    article bodies (README, Extraction quality) shows precision improves with no loss of recall.
+    Scored against hand-annotated article bodies (README, Extraction quality): comments are left
+    out (they are not the article: precision improves, recall is the same), and the fallback
+    extractors (readability, jusText) are not run (``fast``: better precision, same recall, a
+    quarter less time). Dates are looked for in the page's markup only, not by parsing its
+    text with dateparser (a third of the time): the feed's date wins anyway.
     """
-    return Extractor(output_format="python", with_metadata=True, comments=False, tables=True)
+    return Extractor(
+        output_format="python",
+        with_metadata=True,
+        comments=False,
+        tables=True,
+        fast=True,
+        date_params=set_date_params(extensive=False),
+    )
 
 
 def extract_article(html: str, url: str) -> dict[str, Any] | None:
@@ -48,6 +58,6 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
 
 
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language, from its first few thousand characters."""
-    language, _ = py3langid.classify(text[:5000])
+    """ISO 639-1 code of the text's language, from its first 2,000 characters."""
+    language, _ = py3langid.classify(text[:2000])
     return str(language) if language else None

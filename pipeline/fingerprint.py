@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from datasketch import MinHash
+import numpy as np
 
 SHINGLE_WORDS = 4
 NUM_PERM = 64
@@ -244,10 +244,37 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
+# MinHash as datasketch 2.0 computes it (its default "affine32" scheme: SHA-1's first four
+# bytes, the MurmurHash3 finalizer, then h -> a*h + b mod 2^32), so signatures and the buckets
+# stored from them are unchanged, without importing datasketch (and SciPy with it) into every
+# process: that import alone took a second and 80 MB.
+_PERMUTATIONS = np.random.RandomState(MINHASH_SEED)
+_A = _PERMUTATIONS.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+_B = _PERMUTATIONS.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+_EMPTY = [(1 << 32) - 1] * NUM_PERM
+
+
 def minhash_signature(shingle_set: Iterable[str]) -> list[int]:
-    minhash = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
-    minhash.update_batch([s.encode("utf-8") for s in shingle_set])
-    return [int(v) for v in minhash.hashvalues]
+    hashes = np.fromiter(
+        (
+            int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little")
+            for s in shingle_set
+        ),
+        dtype=np.uint32,
+    )
+    if not hashes.size:
+        return list(_EMPTY)
+    mixed = _fmix32(hashes).reshape(-1, 1) * _A + _B  # wraps around: arithmetic mod 2^32
+    return [int(v) for v in mixed.min(axis=0)]
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    mixed: np.ndarray = values ^ (values >> np.uint32(16))
+    return mixed
 
 
 def lsh_buckets(signature: list[int]) -> list[int]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
-from pipeline.db import open_db
+from pipeline.db import LOOKUP_CACHE_MB, open_db
 from pipeline.feeds import iso_utc
 from pipeline.items import ArticleItem, FeedItem
 from pipeline.search import index_article
@@ -107,7 +107,7 @@ class SQLitePipeline:
         return self._db
 
     def open_spider(self) -> None:
-        self._db = open_db(self.db_path)
+        self._db = open_db(self.db_path, cache_mb=LOOKUP_CACHE_MB)
         with self.db.atomic():  # validators of a crawl that did not finish are not to be trusted
             self.db.execute(
                 "UPDATE feeds SET next_etag = NULL, next_last_modified = NULL, "

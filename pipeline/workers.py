@@ -12,6 +12,9 @@ more pages are handed out than there are workers to extract them (back-pressure)
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
+import importlib
 import logging
 import multiprocessing
 import os
@@ -29,6 +32,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+# After an input this large the worker gives free heap pages back (a few milliseconds).
+TRIM_AFTER_BYTES = 256 * 1024
 STARTUP_SECONDS = 120  # for a new worker to import its libraries, on the busiest machine
 
 
@@ -78,8 +83,15 @@ class _Worker:
     ready: bool = False
 
 
-def _worker_main(conn: Connection, parent: int, memory_mb: int, target: Callable[..., Any]) -> None:
+def _worker_main(
+    conn: Connection, parent: int, memory_mb: int, target: Callable[..., Any] | str
+) -> None:
     exit_with_parent(parent)
+    function = target
+    if isinstance(target, str):  # "module:function", imported here and not in the crawl
+        module, _, name = target.partition(":")
+        function = getattr(importlib.import_module(module), name)
+    assert callable(function)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when workers stop
     if memory_mb:
         # On top of what the interpreter and its libraries use already.
@@ -92,7 +104,7 @@ def _worker_main(conn: Connection, parent: int, memory_mb: int, target: Callable
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[str, Any] = ("ok", target(*args))
+            reply: tuple[str, Any] = ("ok", function(*args))
         except MemoryError:
             reply = ("memory", "out of memory")
         except Exception as exc:  # noqa: BLE001 (reported to the caller, who records it)
@@ -100,6 +112,26 @@ def _worker_main(conn: Connection, parent: int, memory_mb: int, target: Callable
         conn.send(reply)
         if reply[0] == "memory":
             return  # a heap that ran out is not worth keeping
+        large = sum(len(a) for a in args if isinstance(a, str | bytes)) > TRIM_AFTER_BYTES
+        del args, reply
+        if large:
+            _release_free_memory()
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def _release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps them after a big page or
+    feed), so a worker's resident size follows what it holds, not the largest input so far."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _data_bytes() -> int:
@@ -113,7 +145,7 @@ def _data_bytes() -> int:
 class WorkerPool:
     def __init__(
         self,
-        target: Callable[..., Any],
+        target: Callable[..., Any] | str,
         size: int,
         *,
         timeout: float,

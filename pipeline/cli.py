@@ -71,6 +71,12 @@ def cli() -> None:
     "beside the database, if there is one.",
 )
 @click.option(
+    "--on-matches",
+    metavar="COMMAND",
+    help="Run COMMAND after the crawl if it found new watchlist matches, with them as a JSON "
+    'list on its standard input (e.g. "curl -d @- https://hooks.example.org/news").',
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False),
     help="Where the crawl log goes. Default: the terminal (warnings only, with a progress "
@@ -82,6 +88,7 @@ def crawl(
     allow_private: tuple[str, ...],
     overrides: tuple[str, ...],
     watchlists_file: str | None,
+    on_matches: str | None,
     log_file: str | None,
 ) -> None:
     """Fetch the feeds and their new articles into the database.
@@ -103,6 +110,8 @@ def crawl(
         if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
         settings[name.strip()] = value
+    if on_matches:
+        settings["NEWSMON_ON_MATCHES"] = on_matches
     try:
         result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
     except CrawlLocked as exc:

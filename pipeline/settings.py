@@ -44,6 +44,8 @@ NEWSMON_ARTICLE_MAX_ATTEMPTS = 3  # fetches of a page that keeps failing for pas
 NEWSMON_MAX_CRAWL_DELAY = 60  # robots.txt Crawl-delay is honoured up to this many seconds
 # Watchlists file (TOML); None: watchlists.toml beside the database; "": no matching.
 NEWSMON_WATCHLISTS: str | None = None
+# A command run after a crawl that found new watchlist matches, given them as JSON on stdin.
+NEWSMON_ON_MATCHES = ""
 NEWSMON_PROGRESS = False  # a progress line on stderr; `newsmon crawl` sets it on a terminal
 NEWSMON_FEEDS_TOTAL = 0  # for the progress line
 NEWSMON_LOCK_HELD = False  # set by `newsmon crawl`, which takes the database lock itself

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shlex
+import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+HOOK_SECONDS = 60
+
 
 class WatchlistMatcher:
     """Syncs the watchlists file when the crawl opens (backfilling new watchlists), then matches
@@ -29,16 +34,22 @@ class WatchlistMatcher:
 
     A broken watchlists file does not stop the crawl: the error is logged and counted, and the
     definitions stored by the last good sync are used. Without a file, the stored ones are used.
-    Setting: ``NEWSMON_WATCHLISTS`` (default: ``watchlists.toml`` beside the database; an
-    empty value switches matching off).
+    Settings: ``NEWSMON_WATCHLISTS`` (default: ``watchlists.toml`` beside the database; an
+    empty value switches matching off); ``NEWSMON_ON_MATCHES``, a command run once the crawl
+    is over if it found new matches, with them as a JSON list on its standard input (for a
+    webhook or an e-mail: ``curl -d @- URL``, ``mail -s news me@example.org``).
     """
 
-    def __init__(self, db_path: str, path: Path, stats: StatsCollector) -> None:
+    def __init__(
+        self, db_path: str, path: Path, stats: StatsCollector, on_matches: str = ""
+    ) -> None:
         self.db_path = db_path
         self.path = path
         self.stats = stats
+        self.on_matches = on_matches
         self.watchlists: list[watchlists.Watchlist] = []
         self._db: Database | None = None
+        self._first_new_match = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -49,7 +60,7 @@ class WatchlistMatcher:
             raise NotConfigured("NEWSMON_WATCHLISTS is empty")
         path = Path(setting) if setting else watchlists.default_path(db_path)
         assert crawler.stats is not None
-        matcher = cls(db_path, path, crawler.stats)
+        matcher = cls(db_path, path, crawler.stats, settings.get("NEWSMON_ON_MATCHES") or "")
         crawler.signals.connect(matcher.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(matcher.batch_stored, signal=batch_stored)
         crawler.signals.connect(matcher.spider_closed, signal=signals.spider_closed)
@@ -57,6 +68,7 @@ class WatchlistMatcher:
 
     def spider_opened(self) -> None:
         self._db = open_db(self.db_path)
+        self._first_new_match = watchlists.last_match_id(self._db)
         if self.path.exists():
             try:
                 backfilled = watchlists.sync(self._db, watchlists.load(self.path))
@@ -86,6 +98,36 @@ class WatchlistMatcher:
             return
         try:
             self.batch_stored()
+            if self.on_matches:
+                self.run_hook(watchlists.matches_after(self._db, self._first_new_match))
         finally:
             self._db.close()
             self._db = None
+
+    def run_hook(self, matches: list[dict[str, Any]]) -> None:
+        """Run the NEWSMON_ON_MATCHES command with the new matches; its failure is logged."""
+        if not matches:
+            return
+        try:
+            result = subprocess.run(
+                shlex.split(self.on_matches),
+                input=json.dumps(matches, ensure_ascii=False),
+                capture_output=True,
+                text=True,
+                timeout=HOOK_SECONDS,
+                check=False,
+            )
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            self.stats.inc_value("newsmon/watchlists/hook_errors")
+            logger.error("NEWSMON_ON_MATCHES %r failed: %s", self.on_matches, exc)
+            return
+        if result.returncode:
+            self.stats.inc_value("newsmon/watchlists/hook_errors")
+            logger.error(
+                "NEWSMON_ON_MATCHES %r exited with %d: %s",
+                self.on_matches,
+                result.returncode,
+                result.stderr.strip()[-500:],
+            )
+        else:
+            logger.info("NEWSMON_ON_MATCHES got %d new matches", len(matches))

@@ -245,10 +245,21 @@ def _feeds_of(db: Database, article_ids: list[int]) -> dict[int, set[str]]:
     return feeds
 
 
-MATCH_COLUMNS = """
-    w.name AS watchlist, m.article_id, a.url, a.title, a.published, a.site_name, a.language,
-    m.matched_terms, m.matched_at, a.duplicate_of
-"""
+def _matches(db: Database, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Matches with their article, oldest first; ``id`` is the match's."""
+    rows = list(
+        db.query(
+            "SELECT m.id, w.name AS watchlist, m.article_id, a.url, a.title, a.published, "
+            "a.site_name, a.language, m.matched_terms, m.matched_at, a.duplicate_of "
+            "FROM matches m JOIN watchlists w ON w.id = m.watchlist_id "
+            "JOIN articles a ON a.id = m.article_id "
+            f"WHERE {where} ORDER BY m.matched_at, coalesce(a.published, ''), m.id",
+            params,
+        )
+    )
+    for row in rows:
+        row["matched_terms"] = json.loads(row["matched_terms"] or "[]")
+    return rows
 
 
 def new_matches(db: Database, name: str | None = None) -> list[dict[str, Any]]:
@@ -259,19 +270,23 @@ def new_matches(db: Database, name: str | None = None) -> list[dict[str, Any]]:
         where += " AND w.name = ?"
         params = (name,)
     with db.atomic():
-        rows = list(
-            db.query(
-                f"SELECT m.id, {MATCH_COLUMNS} FROM matches m "
-                "JOIN watchlists w ON w.id = m.watchlist_id JOIN articles a ON a.id = m.article_id "
-                f"WHERE {where} ORDER BY m.matched_at, coalesce(a.published, ''), m.id",
-                params,
-            )
-        )
+        rows = _matches(db, where, params)
         now = iso_utc(time.time())
         db.conn.executemany(
             "UPDATE matches SET seen_at = ? WHERE id = ?", [(now, row["id"]) for row in rows]
         )
     for row in rows:
         del row["id"]
-        row["matched_terms"] = json.loads(row["matched_terms"] or "[]")
+    return rows
+
+
+def last_match_id(db: Database) -> int:
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM matches").fetchone()[0])
+
+
+def matches_after(db: Database, match_id: int) -> list[dict[str, Any]]:
+    """Matches found after match ``match_id`` (of watchlists still in the file)."""
+    rows = _matches(db, "m.id > ? AND w.removed_at IS NULL", (match_id,))
+    for row in rows:
+        del row["id"]
     return rows

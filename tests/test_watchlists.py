@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,38 @@ def test_matches_cannot_repeat(indexed_db: Database) -> None:
 def test_the_example_watchlists_file_is_valid() -> None:
     names = [watchlist.name for watchlist in load(EXAMPLE_WATCHLISTS)]
     assert names == ["exodus", "kazakh_border", "checkpoints", "grain", "glaciers"]
+
+
+def test_a_command_gets_the_new_matches_of_a_crawl(
+    indexed_db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync(indexed_db, [Watchlist("board", "board")])  # matched before this crawl: not new
+    (tmp_path / "watchlists.toml").write_text(
+        '[watchlists.board]\nquery = "board"\n[watchlists.border]\nquery = "border"\n',
+        encoding="utf-8",
+    )
+    received = tmp_path / "received.json"
+    save = f"import shutil, sys; shutil.copyfileobj(sys.stdin, open({str(received)!r}, 'w'))"
+    db_path = indexed_db.conn.execute("PRAGMA database_list").fetchone()[2]
+    settings = {
+        "NEWSMON_DB_PATH": db_path,
+        "NEWSMON_WATCHLISTS": str(tmp_path / "watchlists.toml"),
+        "NEWSMON_ON_MATCHES": shlex.join([sys.executable, "-c", save]),
+    }
+    crawler = get_crawler(settings_dict=settings)
+    matcher = WatchlistMatcher.from_crawler(crawler)
+    matcher.spider_opened()  # backfills the new watchlist "border"
+    matcher.spider_closed()
+    matches = json.loads(received.read_text(encoding="utf-8"))
+    assert sorted((m["watchlist"], m["article_id"]) for m in matches) == [
+        ("border", 1),
+        ("border", 4),
+    ]
+    assert {"url", "title", "matched_terms"} <= set(matches[0])
+
+    failing = get_crawler(settings_dict={**settings, "NEWSMON_ON_MATCHES": "false"})
+    matcher = WatchlistMatcher.from_crawler(failing)
+    matcher.run_hook(matches)  # the command fails: logged and counted, nothing else
+    assert failing.stats is not None
+    assert failing.stats.get_value("newsmon/watchlists/hook_errors") == 1
+    assert "NEWSMON_ON_MATCHES 'false' exited with 1" in caplog.text

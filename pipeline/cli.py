@@ -278,15 +278,15 @@ def watch(name: str | None, db_path: str, watchlists_file: str | None, as_json: 
         return
     if not matches:
         click.echo("No new matches.", err=True)
-    current = None
+    by_watchlist: dict[str, list[dict[str, Any]]] = {}
     for row in matches:
-        if row["watchlist"] != current:
-            current = row["watchlist"]
-            count = sum(1 for m in matches if m["watchlist"] == current)
-            click.echo(f"== {current}: {count} new")
-        terms = ", ".join(row["matched_terms"])
-        click.echo(f"  {article_line(row)}  [{terms}]")
-        click.echo(f"              {row['url']}")
+        by_watchlist.setdefault(row["watchlist"], []).append(row)
+    for watchlist, rows in by_watchlist.items():
+        click.echo(f"== {watchlist}: {len(rows)} new")
+        for row in rows:
+            terms = ", ".join(row["matched_terms"])
+            click.echo(f"  {article_line(row)}  [{terms}]")
+            click.echo(f"              {row['url']}")
 
 
 @cli.command()

@@ -159,6 +159,14 @@ def test_watch_shows_new_matches_once_then_backfills_a_new_watchlist(
         assert pages([m for m in matches if m["watchlist"] == name]) == expected, name
     again = run_newsmon("watch", "--db", str(db), "--json")
     assert json.loads(again.stdout) == []
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE matches SET seen_at = NULL")
+    listing = run_newsmon("watch", "--db", str(db)).stdout
+    headers = [line for line in listing.splitlines() if line.startswith("== ")]
+    # One heading per watchlist, however their matches interleave in time.
+    assert sorted(headers) == sorted(
+        f"== {name}: {len(pages)} new" for name, pages in EXPECTED.items()
+    )
 
     with (tmp_path / "watchlists.toml").open("a", encoding="utf-8") as out:
         out.write('\n[watchlists.glaciers]\nquery = "glacier"\n')

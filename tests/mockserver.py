@@ -158,6 +158,11 @@ def bomb(encoding: str) -> bytes:
     raise ValueError(encoding)
 
 
+def warm_bombs() -> None:
+    for encoding in ("gzip", "deflate", "br", "zstd"):
+        bomb(encoding)
+
+
 def _headers_only(handler: SiteHandler, status: int, headers: dict[str, str]) -> None:
     handler.send_response(status)
     for name, value in headers.items():
@@ -396,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("the mock server binds loopback addresses only")
     values = dict(item.split("=", 1) for item in args.set)
     server = SiteServer((args.host, args.port), args.root, values, args.log)
+    # Compressing the bombs takes a second or two: done at once, not while a client waits.
+    threading.Thread(target=warm_bombs, daemon=True).start()
     print(server.base, flush=True)
     server.serve_forever()
 

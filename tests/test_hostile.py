@@ -82,7 +82,7 @@ def chaos(site: MockServer, canary: Canary, tmp_path_factory: pytest.TempPathFac
     started = time.monotonic()
     result = run_newsmon(
         "crawl", "--feeds", str(feeds), "--db", str(db), "--allow-private", "127.0.0.1",
-        *FAST, "-s", "DOWNLOAD_TIMEOUT=3", "-s", "NEWSMON_EXTRACT_TIMEOUT=2",
+        *FAST, "-s", "DOWNLOAD_TIMEOUT=5", "-s", "NEWSMON_EXTRACT_TIMEOUT=4",
         timeout=240,
     )  # fmt: skip
     seconds = time.monotonic() - started

@@ -279,8 +279,8 @@ def watch(
     The watchlists file is synced first, so a watchlist just added to it is backfilled over
     the stored articles and shows its matches without waiting for a crawl.
     """
-    path = sync_watchlists(db_path, watchlists_file)
     with _existing_db(db_path) as db:
+        path = _sync(db, db_path, watchlists_file)
         active = watchlists.stored(db)
         watchlists.match_queued(db, active)
         if name is not None and name not in {w.name for w in active}:
@@ -310,13 +310,16 @@ def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = No
 
     Without ``watchlists_file``, ``watchlists.toml`` beside the database is used if present.
     """
+    with _existing_db(db_path) as db:
+        return _sync(db, db_path, watchlists_file)
+
+
+def _sync(db: Database, db_path: str | Path, watchlists_file: str | Path | None) -> Path:
     path = Path(watchlists_file) if watchlists_file else watchlists.default_path(db_path)
     if watchlists_file is None and not path.exists():
         return path
     try:
-        loaded = watchlists.load(path)
-        with _existing_db(db_path) as db:
-            watchlists.sync(db, loaded)
+        watchlists.sync(db, watchlists.load(path))
     except watchlists.WatchlistError as exc:
         raise NewsmonError(str(exc)) from exc
     return path

@@ -8,12 +8,15 @@ import charset_normalizer
 # Greek bytes read as Latin-1/windows-1252 ("Ìîáèëèçàöèÿ"); Portuguese, French or Czech text
 # stays far below it.
 MOJIBAKE_LETTER_SHARE = 0.3
+# The share is taken over the start of the text: a page of megabytes is not looped over.
+SAMPLE_CHARS = 20_000
 
 
 def latin1_letter_share(text: str) -> float:
-    """Share of the letters that are in the Latin-1 range (0 for fewer than 50 letters)."""
+    """Share of the letters that are in the Latin-1 range (0 for fewer than 50 letters), over
+    the first SAMPLE_CHARS characters."""
     letters = high = 0
-    for char in text:
+    for char in text[:SAMPLE_CHARS]:
         if char.isalpha():
             letters += 1
             if "\u00c0" <= char <= "\u00ff":

@@ -21,7 +21,7 @@ import feedparser
 import lxml.html
 from feedparser.datetimes import _parse_date
 
-from pipeline.charsets import detect_charset, looks_like_mojibake
+from pipeline.charsets import SAMPLE_CHARS, detect_charset, looks_like_mojibake
 from pipeline.items import Entry
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -87,7 +87,8 @@ def parse_feed(
         # The declared charset does not fit the bytes and feedparser fell back to
         # windows-1252. Right for undeclared Latin-1; for Cyrillic it makes "Ìîáèëèçàöèÿ",
         # and then the charset is detected instead.
-        fallback = body.decode(result.encoding or "windows-1252", errors="replace")
+        sample = body[: SAMPLE_CHARS * 4]
+        fallback = sample.decode(result.encoding or "windows-1252", errors="replace")
         detected = detect_charset(body) if looks_like_mojibake(fallback) else None
         if detected and codecs.lookup(detected).name != codecs.lookup(result.encoding).name:
             body, headers = _as_utf8(body, detected, headers)

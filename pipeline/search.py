@@ -31,12 +31,6 @@ def index_article(
     )
 
 
-def groups_in(db: Database) -> tuple[str, ...]:
-    """The stemmer groups of the articles stored, so that queries only compile for those."""
-    present = {row[0] for row in db.execute("SELECT DISTINCT language FROM articles")}
-    return tuple(sorted({group_for(language) for language in present})) or GROUPS
-
-
 def find(
     db: Database,
     query: str,
@@ -51,7 +45,9 @@ def find(
     ``languages`` keeps articles in those languages; ``article_ids`` searches only those.
     """
     node = parse(query)
-    groups = groups_in(db)
+    # Compiled for every stemmer group (groups with the same stemmed query share a clause), not
+    # for those in the database: finding those would scan every article on every call.
+    groups = GROUPS
     if languages:
         groups = tuple(sorted({group_for(language) for language in languages}))
     where = ["articles_search MATCH :expression"]

@@ -239,7 +239,6 @@ ENGLISH_DOUBLES = ("bb", "dd", "ff", "gg", "mm", "nn", "pp", "rr", "tt")
 ENGLISH_R1_PREFIXES = ("gener", "commun", "arsen")
 
 
-@lru_cache(maxsize=65536)
 def stem_english(word: str) -> str:
     """Steps 1a, 1b and 1c of the Porter2 (Snowball English) stemmer: plurals, -ed, -ing and a
     final y, but none of the derivational steps that make "election" and "elect", or

@@ -163,16 +163,9 @@ def stored(db: Database) -> list[Watchlist]:
     rows = db.query("SELECT definition FROM watchlists WHERE removed_at IS NULL ORDER BY id")
     watchlists = []
     for row in rows:
-        fields = json.loads(row["definition"])
-        watchlists.append(
-            Watchlist(
-                fields["name"],
-                fields["query"],
-                tuple(fields["languages"]),
-                tuple(fields["feeds"]),
-                tuple(fields["sites"]),
-            )
-        )
+        fields = json.loads(row["definition"])  # Watchlist.definition: its fields, lists as JSON
+        lists = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
+        watchlists.append(Watchlist(fields["name"], fields["query"], *lists))
     return watchlists
 
 

@@ -263,7 +263,7 @@ class WorkerPool:
         process = self._context.Process(
             target=_worker_main,
             args=(theirs, os.getpid(), self.memory_mb, self.target),
-            name="newsmon-extract",
+            name="newsmon-worker",
             daemon=True,
         )
         process.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +38,9 @@ def fixture_bytes(
     return fill_placeholders((SITE / path).read_bytes(), {"base": base, "canary": canary})
 
 
-def run_newsmon(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_newsmon(
+    *args: str, timeout: float = 180, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the ``newsmon`` command line in a child process, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
@@ -46,6 +48,7 @@ def run_newsmon(*args: str, timeout: float = 180) -> subprocess.CompletedProcess
         text=True,
         timeout=timeout,
         cwd=ROOT,
+        preexec_fn=preexec_fn,
         check=False,
     )
 

@@ -11,7 +11,6 @@ import resource
 import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST, ROOT
+from tests.conftest import FAST, run_newsmon
 from tests.mockserver import MockServer
 
 
@@ -33,19 +32,12 @@ def crawl(
         if file_size_limit is not None:  # every file the crawl writes stops growing there
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
-    command = [sys.executable, "-m", "pipeline", "crawl", "--feeds", str(feed_list)]
-    command += ["--db", str(db), "--allow-private", "127.0.0.1", *FAST]
-    # The log goes to a pipe, which the file size limit does not cover.
-    command += ["--log-file", "/dev/stderr"]
-    return subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
+    return run_newsmon(
+        "crawl", "--feeds", str(feed_list), "--db", str(db), "--allow-private", "127.0.0.1",
+        *FAST,
+        "--log-file", "/dev/stderr",  # a pipe, which the file size limit does not cover
         preexec_fn=limit,
-        check=False,
-    )
+    )  # fmt: skip
 
 
 def counts(db: Path) -> tuple[str, int, list[str]]:

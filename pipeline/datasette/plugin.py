@@ -101,8 +101,7 @@ def render_cell(
     value: Any, column: str, table: str | None, database: str, datasette: Any
 ) -> Markup | None:
     if table == "articles" and column == "text" and isinstance(value, str):
-        paragraphs = (f"<p>{escape(p)}</p>" for p in value.split("\n") if p.strip())
-        return Markup(f'<div class="newsmon-text">{"".join(paragraphs)}</div>')
+        return Markup(f'<div class="newsmon-text">{paragraphs_html(value)}</div>')
     if table is None and column == "article" and isinstance(value, int):
         # Saved queries name the article id "article": it links to the article's page.
         href = datasette.urls.row(database, "articles", str(value))
@@ -189,14 +188,17 @@ def render_atom(
         if record.get("atom_content_html"):
             content = sanitise(str(record["atom_content_html"]))
         elif record.get("atom_content"):
-            content = "".join(
-                f"<p>{escape(p)}</p>" for p in str(record["atom_content"]).split("\n") if p.strip()
-            )
+            content = paragraphs_html(str(record["atom_content"]))
         else:
             continue
         _text(entry, "content", content).set("type", "html")
     body = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+def paragraphs_html(text: str) -> str:
+    """Plain text as escaped HTML paragraphs, one per line."""
+    return "".join(f"<p>{escape(line)}</p>" for line in text.split("\n") if line.strip())
 
 
 def _text(parent: Any, tag: str, value: str) -> Any:

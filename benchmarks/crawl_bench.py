@@ -73,10 +73,7 @@ def run_crawl(feeds: Path, db: Path, allow: list[str], workers: int) -> dict[str
         "peak_rss_all_processes_mb": memory.peak_mb,
         "rss_all_processes_mb_by_tenth_of_run": memory.by_tenth(),
         "largest_process_max_rss_mb": after.ru_maxrss / 1024,
-        "cpu_seconds_crawl_process": memory.cpu.get(process.pid, 0.0),
-        "cpu_seconds_worker_processes": sum(
-            seconds for pid, seconds in memory.cpu.items() if pid != process.pid
-        ),
+        "cpu_seconds_by_process": memory.cpu_by_name(),
     }
 
 
@@ -91,18 +88,22 @@ class TreeMemory:
         self.root = root
         self.samples: list[float] = []
         self.cpu: dict[int, float] = {}  # last seen CPU seconds of each process of the tree
+        self.names: dict[int, str] = {}
 
     def sample(self) -> None:
         parents: dict[int, int] = {}
         cpu: dict[int, float] = {}
+        names: dict[int, str] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
+                head, _, tail = stat.read_text().rpartition(")")
             except OSError:
                 continue  # the process is gone
+            fields = tail.split()
             pid = int(stat.parent.name)
             parents[pid] = int(fields[1])
             cpu[pid] = (int(fields[11]) + int(fields[12])) / self.TICKS
+            names[pid] = head.partition("(")[2]
         tree, frontier = {self.root}, [self.root]
         while frontier:
             parent = frontier.pop()
@@ -110,6 +111,7 @@ class TreeMemory:
             tree.update(children)
             frontier.extend(children)
         self.cpu.update({pid: cpu[pid] for pid in tree if pid in cpu})
+        self.names.update({pid: names[pid] for pid in tree if pid in names})
         total = 0
         for pid in tree:
             try:
@@ -117,6 +119,16 @@ class TreeMemory:
             except (OSError, IndexError):
                 continue
         self.samples.append(total / 1024 / 1024)
+
+    def cpu_by_name(self) -> dict[str, dict[str, float]]:
+        """CPU seconds and process count per kind: the crawl itself, then each worker pool."""
+        kinds: dict[str, dict[str, float]] = {}
+        for pid, seconds in self.cpu.items():
+            name = "crawl" if pid == self.root else self.names.get(pid, "other")
+            kind = kinds.setdefault(name, {"cpu_seconds": 0.0, "processes": 0})
+            kind["cpu_seconds"] = round(kind["cpu_seconds"] + seconds, 2)
+            kind["processes"] += 1
+        return kinds
 
     @property
     def peak_mb(self) -> float:

@@ -46,6 +46,7 @@ ROWS_PER_TERM = 50  # most recent articles read per index term
 MAX_CANDIDATES = 50  # stored story candidates compared per article
 NEAR_CANDIDATES = 5  # stored near-duplicate candidates compared exactly per article
 RECENT_ARTICLES = 1000  # articles of this run kept in memory until surely committed
+SHINGLE_CACHE = 64  # shingle sets of stored near-duplicate candidates kept
 
 
 @dataclass
@@ -102,6 +103,7 @@ class DedupPipeline:
         self.story_window = timedelta(days=story_window_days)
         self._db: Database | None = None
         self._recent = RecentIndex()
+        self._shingle_cache: OrderedDict[tuple[str, int], set[str]] = OrderedDict()
         self._run_df: Counter[str] = Counter()
         self._run_articles = 0
 
@@ -225,12 +227,24 @@ class DedupPipeline:
         if rows:
             mine = shingles(item.text)
             for url, text in rows:
-                candidates[url] = jaccard(mine, shingles(text or ""))
+                candidates[url] = jaccard(mine, self._stored_shingles(url, text or ""))
         if not candidates:
             return None
         best = max(candidates, key=lambda url: candidates[url])
         similarity = round(candidates[best], 3)
         return (best, similarity) if similarity >= self.near_threshold else None
+
+    def _stored_shingles(self, url: str, text: str) -> set[str]:
+        """Shingles of a stored text, kept for the next articles: copies of one story arrive
+        together, and each is compared with the same few stored texts."""
+        key = (url, hash(text))  # a text updated in this run is shingled again
+        known = self._shingle_cache.pop(key, None)
+        if known is None:
+            known = shingles(text)
+        self._shingle_cache[key] = known
+        while len(self._shingle_cache) > SHINGLE_CACHE:
+            self._shingle_cache.popitem(last=False)
+        return known
 
     def _story_match(
         self,

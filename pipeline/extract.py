@@ -9,11 +9,10 @@ reactor keeps downloading while both cores extract. Each page has a time and mem
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 from pipeline.items import ArticleItem
-from pipeline.workers import WorkerError, WorkerPool
+from pipeline.workers import WorkerError, WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
     from typing import Self
@@ -25,52 +24,26 @@ logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
-    def __init__(
-        self,
-        stats: StatsCollector,
-        workers: int,
-        tasks_per_worker: int,
-        min_text_chars: int,
-        timeout: float = 20,
-        memory_mb: int = 512,
-    ) -> None:
+    def __init__(self, stats: StatsCollector, pool: WorkerPool, min_text_chars: int) -> None:
         self.stats = stats
+        self.pool = pool
         self.min_text_chars = min_text_chars
-        self.pool = WorkerPool(
-            # By name: trafilatura is imported by the workers only, never by the crawl itself.
-            "pipeline.extraction:extract_article",
-            workers,
-            timeout=timeout,
-            memory_mb=memory_mb,
-            calls_per_worker=tasks_per_worker,
-        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
         assert crawler.stats is not None
         return cls(
             crawler.stats,
-            workers=settings.getint("NEWSMON_EXTRACT_WORKERS") or os.cpu_count() or 1,
-            tasks_per_worker=settings.getint("NEWSMON_EXTRACT_TASKS_PER_WORKER"),
-            min_text_chars=settings.getint("NEWSMON_MIN_TEXT_CHARS"),
-            timeout=settings.getfloat("NEWSMON_EXTRACT_TIMEOUT"),
-            memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),
+            crawl_workers(crawler),
+            min_text_chars=crawler.settings.getint("NEWSMON_MIN_TEXT_CHARS"),
         )
-
-    def open_spider(self) -> None:
-        self.pool.start()
-
-    def close_spider(self) -> None:
-        self.pool.close()
-        self.stats.set_value("newsmon/extract/workers_replaced", self.pool.replaced)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.html is None:
             return item
         html, item.html = item.html, None  # the page is not needed after extraction
         try:
-            result = await self.pool.run(html, item.url)
+            result = await self.pool.run("extract", html, item.url)
         except WorkerError as exc:  # one page's failure, not the crawl's
             logger.warning("Extraction of %s: %s: %s", item.url, exc.status, exc)
             item.status, item.error = exc.status, str(exc)

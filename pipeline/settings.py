@@ -24,7 +24,8 @@ NEWSMON_MAX_TITLE_CHARS = 1000
 NEWSMON_MAX_URL_CHARS = 2048
 NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored as status "no_text"
 NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
-NEWSMON_EXTRACT_TASKS_PER_WORKER = 500  # restart a worker after this many pages
+NEWSMON_EXTRACT_TASKS_PER_WORKER = 2000  # restart a worker after this many pages
+NEWSMON_WORKER_MAX_RSS_MB = 250  # ... or once its resident memory is above this
 NEWSMON_EXTRACT_TIMEOUT = 20.0  # seconds per page; then the worker is killed and replaced
 NEWSMON_EXTRACT_MEMORY_MB = 512  # memory per page on top of a worker's own; 0: no limit
 NEWSMON_FEED_PARSE_TIMEOUT = 60.0  # seconds per feed, parsed in a worker process
@@ -111,6 +112,10 @@ EXTENSIONS = {
     "pipeline.runlog.RunLog": 500,
     "pipeline.progress.Progress": 600,
 }
+
+# Items of one response processed at once. Scrapy starts this many tasks for every response
+# that yields anything; ours yield one item, or a feed's entries, which need no concurrency.
+CONCURRENT_ITEMS = 16
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -28,12 +28,21 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from scrapy import signals
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 # After an input this large the worker gives free heap pages back (a few milliseconds).
 TRIM_AFTER_BYTES = 256 * 1024
+PR_SET_NAME = 15
+SEND_INLINE_BYTES = 1024 * 1024  # larger inputs are written to the worker from a thread
+RSS_CHECK_CALLS = 10  # a worker's resident memory is read after every this many calls
 STARTUP_SECONDS = 120  # for a new worker to import its libraries, on the busiest machine
 
 
@@ -76,17 +85,28 @@ def exit_with_parent(parent: int, interval: float = 1.0) -> None:
 
 
 @dataclass
+class _Call:
+    args: tuple[Any, ...]
+    timeout: float
+    result: asyncio.Future[Any]
+
+
+@dataclass
 class _Worker:
     process: BaseProcess
     conn: Connection
     calls: int = 0
     ready: bool = False
+    attached: bool = False  # its replies are read by the event loop
+    call: _Call | None = None  # the call it is running
+    deadline: asyncio.TimerHandle | None = None
 
 
 def _worker_main(
-    conn: Connection, parent: int, memory_mb: int, target: Callable[..., Any] | str
+    conn: Connection, parent: int, memory_mb: int, target: Callable[..., Any] | str, name: str
 ) -> None:
     exit_with_parent(parent)
+    _set_process_name(name)
     function = target
     if isinstance(target, str):  # "module:function", imported here and not in the crawl
         module, _, name = target.partition(":")
@@ -112,10 +132,14 @@ def _worker_main(
         conn.send(reply)
         if reply[0] == "memory":
             return  # a heap that ran out is not worth keeping
-        large = sum(len(a) for a in args if isinstance(a, str | bytes)) > TRIM_AFTER_BYTES
+        large = _payload_bytes(args) > TRIM_AFTER_BYTES
         del args, reply
         if large:
             _release_free_memory()
+
+
+def _payload_bytes(args: tuple[Any, ...]) -> int:
+    return sum(len(a) for a in args if isinstance(a, str | bytes))
 
 
 @functools.cache
@@ -126,12 +150,30 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
+def _set_process_name(name: str) -> None:
+    """Name the worker as ``ps`` and ``top`` show it (Linux keeps 15 bytes of it)."""
+    libc = _libc()
+    if libc is not None:
+        libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
 def _release_free_memory() -> None:
     """Hand the heap's free pages back to the system (glibc keeps them after a big page or
     feed), so a worker's resident size follows what it holds, not the largest input so far."""
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def _rss_mb(pid: int | None) -> float:
+    try:
+        resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return resident_pages * _PAGE_SIZE / (1024 * 1024)
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _data_bytes() -> int:
@@ -143,6 +185,13 @@ def _data_bytes() -> int:
 
 
 class WorkerPool:
+    """Worker processes that run ``target``, one call at a time each.
+
+    Calls wait in one queue. Everything else happens in reactor callbacks, without a coroutine
+    in between: when a worker's reply is read, the next call is sent to it at once, so a worker
+    does not wait for a busy reactor to get round to handing it the next page.
+    """
+
     def __init__(
         self,
         target: Callable[..., Any] | str,
@@ -151,128 +200,190 @@ class WorkerPool:
         timeout: float,
         memory_mb: int = 0,
         calls_per_worker: int = 0,
+        max_rss_mb: int = 0,
+        name: str = "newsmon-worker",
     ) -> None:
         self.target = target
+        self.name = name
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.calls_per_worker = calls_per_worker
+        self.max_rss_mb = max_rss_mb
         self.replaced = 0
         self._context = multiprocessing.get_context("spawn")
+        self._queue: deque[_Call] = deque()
         self._idle: deque[_Worker] = deque()
-        self._waiting: deque[asyncio.Future[None]] = deque()
-        self._all: set[int] = set()
+        self._workers: dict[int, _Worker] = {}  # every live worker, by pid
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = True
 
     def start(self) -> None:
+        if not self._closed:
+            return  # started already
         self._closed = False
         for _ in range(self.size):
-            self._idle.append(self._spawn())
+            self._spawn()
 
     def close(self) -> None:
-        """Stop every worker (idle ones at once; busy ones are killed)."""
+        """Stop every worker (idle ones at once, busy ones are killed); queued calls fail."""
         self._closed = True
-        while self._idle:
-            self._stop(self._idle.popleft(), kill=False)
-        for waiter in self._waiting:
-            if not waiter.done():
-                waiter.cancel()
-        self._waiting.clear()
+        for worker in list(self._workers.values()):
+            self._stop(worker, kill=worker.call is not None or not worker.ready)
+            self._fail(worker, WorkerError("the worker pool is closed"))
+        self._idle.clear()
+        while self._queue:
+            call = self._queue.popleft()
+            if not call.result.done():
+                call.result.set_exception(WorkerError("the worker pool is closed"))
 
     @property
     def pids(self) -> set[int]:
-        return set(self._all)
+        return set(self._workers)
 
-    async def run(self, *args: Any) -> Any:
-        """``target(*args)`` in a worker; WorkerError if it fails, overruns or kills the worker."""
-        worker = await self._acquire()
-        try:
-            kind, value = await self._call(worker, args)
-        except BaseException:
-            self._replace(worker, kill=True)
-            raise
-        worker.calls += 1
-        if kind == "memory":
-            self._replace(worker, kill=False)
-            raise OutOfMemory(f"more than {self.memory_mb} MB")
-        if self.calls_per_worker and worker.calls >= self.calls_per_worker:
-            self._replace(worker, kill=False)
-        else:
-            self._release(worker)
-        if kind == "error":
-            raise CallFailed(value)
-        return value
-
-    async def _acquire(self) -> _Worker:
-        while not self._idle:
-            if self._closed:
-                raise WorkerError("the worker pool is closed")
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiting.append(waiter)
-            await waiter
-        return self._idle.popleft()
-
-    def _release(self, worker: _Worker) -> None:
+    async def run(self, *args: Any, timeout: float | None = None) -> Any:
+        """``target(*args)`` in a worker; WorkerError if it fails, overruns its time budget (the
+        pool's, or ``timeout`` seconds) or kills the worker."""
         if self._closed:
-            self._stop(worker, kill=False)
-            return
-        self._idle.append(worker)
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                break
-
-    async def _call(self, worker: _Worker, args: tuple[Any, ...]) -> tuple[str, Any]:
-        if not worker.ready:  # the budget starts once the worker has imported what it needs
-            await self._receive(worker, STARTUP_SECONDS)
-            worker.ready = True
-        try:
-            # A page can be megabytes: the pipe is written from a thread, not the reactor.
-            await asyncio.to_thread(worker.conn.send, args)
-        except (BrokenPipeError, ConnectionResetError):
-            worker.process.join(1)
-            raise WorkerDied(_how_it_ended(worker.process.exitcode)) from None
-        return await self._receive(worker, self.timeout)
-
-    async def _receive(self, worker: _Worker, timeout: float) -> tuple[str, Any]:
+            raise WorkerError("the worker pool is closed")
         loop = asyncio.get_running_loop()
-        reply: asyncio.Future[tuple[str, Any]] = loop.create_future()
-        descriptor = worker.conn.fileno()
+        if loop is not self._loop:  # the first call (tests may run several loops in turn)
+            self._loop = loop
+            for worker in self._workers.values():
+                worker.attached = False
+                self._attach(worker)
+        call = _Call(args, timeout or self.timeout, loop.create_future())
+        self._queue.append(call)
+        self._dispatch()
+        return await call.result
 
-        def readable() -> None:
-            loop.remove_reader(descriptor)
-            if reply.done():
-                return
-            try:
-                reply.set_result(worker.conn.recv())
-            except (EOFError, OSError):
-                worker.process.join(1)
-                reply.set_exception(WorkerDied(_how_it_ended(worker.process.exitcode)))
+    def _dispatch(self) -> None:
+        while self._idle and self._queue:
+            call = self._queue.popleft()
+            if call.result.done():
+                continue  # its caller is gone
+            self._send(self._idle.popleft(), call)
 
-        loop.add_reader(descriptor, readable)
+    def _send(self, worker: _Worker, call: _Call) -> None:
+        worker.call = call
+        assert self._loop is not None
+        loop = self._loop
+        worker.deadline = loop.call_later(call.timeout, self._overran, worker)
+        if _payload_bytes(call.args) >= SEND_INLINE_BYTES:
+            # Megabytes: written from a thread, so the reactor goes on meanwhile.
+            sending = loop.run_in_executor(None, worker.conn.send, call.args)
+            sending.add_done_callback(lambda done: self._sent(worker, done.exception()))
+            return
         try:
-            return await asyncio.wait_for(reply, timeout)
-        except TimeoutError:
-            raise CallTimeout(f"no result within {timeout:g} s") from None
-        finally:
-            loop.remove_reader(descriptor)
+            worker.conn.send(call.args)  # the worker is idle, reading: written at once
+        except OSError as exc:
+            self._sent(worker, exc)
 
-    def _spawn(self) -> _Worker:
+    def _sent(self, worker: _Worker, error: BaseException | None) -> None:
+        if error is not None and worker.call is not None:  # the worker is gone
+            worker.process.join(1)
+            self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
+
+    def _readable(self, worker: _Worker) -> None:
+        try:
+            kind, value = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(1)
+            self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
+            return
+        if kind == "ready":
+            worker.ready = True
+            if worker.deadline is not None:
+                worker.deadline.cancel()
+            self._idle.append(worker)
+            self._dispatch()
+            return
+        call, worker.call = worker.call, None
+        if worker.deadline is not None:
+            worker.deadline.cancel()
+        worker.calls += 1
+        if call is not None and not call.result.done():
+            if kind == "ok":
+                call.result.set_result(value)
+            elif kind == "memory":
+                call.result.set_exception(OutOfMemory(f"more than {self.memory_mb} MB"))
+            else:
+                call.result.set_exception(CallFailed(value))
+        if kind == "memory" or self._worn_out(worker):
+            self._replace(worker, None)
+        else:
+            self._idle.append(worker)
+            self._dispatch()
+
+    def _overran(self, worker: _Worker) -> None:
+        if worker.call is None:  # still starting
+            self._replace(worker, WorkerDied(f"worker did not start in {STARTUP_SECONDS} s"))
+            return
+        self._replace(worker, CallTimeout(f"no result within {worker.call.timeout:g} s"))
+
+    def _worn_out(self, worker: _Worker) -> bool:
+        """Due for replacement: after ``calls_per_worker`` calls, or once its resident memory
+        is over ``max_rss_mb`` (heaps fragment, and libraries' caches grow)."""
+        if self.calls_per_worker and worker.calls >= self.calls_per_worker:
+            return True
+        if not self.max_rss_mb or worker.calls % RSS_CHECK_CALLS:
+            return False
+        return _rss_mb(worker.process.pid) > self.max_rss_mb
+
+    def _fail(self, worker: _Worker, error: WorkerError) -> None:
+        """Fail the worker's call; a worker that died before it was ready fails a queued call,
+        so that a worker that cannot start does not leave callers waiting for ever."""
+        call, worker.call = worker.call, None
+        if call is None and not worker.ready:
+            while self._queue and call is None:
+                call = self._queue.popleft()
+                if call.result.done():
+                    call = None
+        if call is not None and not call.result.done():
+            call.result.set_exception(error)
+
+    def _replace(self, worker: _Worker, error: WorkerError | None) -> None:
+        if error is not None:
+            self._fail(worker, error)
+        self._stop(worker, kill=error is not None)
+        if not self._closed:
+            self.replaced += 1
+            self._spawn()
+
+    def _spawn(self) -> None:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(theirs, os.getpid(), self.memory_mb, self.target),
-            name="newsmon-worker",
+            args=(theirs, os.getpid(), self.memory_mb, self.target, self.name),
+            name=self.name,
             daemon=True,
         )
         process.start()
         theirs.close()
         assert process.pid is not None
-        self._all.add(process.pid)
-        return _Worker(process, ours)
+        worker = _Worker(process, ours)
+        self._workers[process.pid] = worker
+        if self._loop is not None and not self._loop.is_closed():
+            self._attach(worker)
+
+    def _attach(self, worker: _Worker) -> None:
+        """Have the event loop read the worker's replies."""
+        assert self._loop is not None
+        if not worker.ready:  # until it is ready (libraries imported), it is given no calls
+            worker.deadline = self._loop.call_later(STARTUP_SECONDS, self._overran, worker)
+        self._loop.add_reader(worker.conn.fileno(), self._readable, worker)
+        worker.attached = True
 
     def _stop(self, worker: _Worker, kill: bool) -> None:
+        if worker.process.pid not in self._workers:
+            return  # stopped already
+        del self._workers[worker.process.pid]
+        if worker in self._idle:
+            self._idle.remove(worker)
+        if worker.deadline is not None:
+            worker.deadline.cancel()
+        if worker.attached and self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(worker.conn.fileno())
         if kill:
             worker.process.kill()
         worker.conn.close()  # an idle worker reads end-of-file and returns
@@ -280,14 +391,6 @@ class WorkerPool:
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join(1)
-        if worker.process.pid is not None:
-            self._all.discard(worker.process.pid)
-
-    def _replace(self, worker: _Worker, kill: bool) -> None:
-        self._stop(worker, kill)
-        if not self._closed:
-            self.replaced += 1
-            self._release(self._spawn())
 
 
 def _how_it_ended(exitcode: int | None) -> str:
@@ -296,3 +399,37 @@ def _how_it_ended(exitcode: int | None) -> str:
     if exitcode < 0:
         return f"worker killed by {signal.Signals(-exitcode).name}"
     return f"worker exited with code {exitcode}"
+
+
+_CRAWL_WORKERS: WeakKeyDictionary[Crawler, WorkerPool] = WeakKeyDictionary()
+
+
+def crawl_workers(crawler: Crawler) -> WorkerPool:
+    """The crawl's worker processes (``pipeline.tasks``), shared by feed parsing and extraction.
+
+    Built from the settings on first use, started when the spider opens and stopped when it
+    closes. Calls get the extraction time budget unless they give their own.
+    """
+    pool = _CRAWL_WORKERS.get(crawler)
+    if pool is None:
+        settings = crawler.settings
+        pool = WorkerPool(
+            # By name: trafilatura is imported by the workers only, never by the crawl itself.
+            "pipeline.tasks:run",
+            settings.getint("NEWSMON_EXTRACT_WORKERS") or os.cpu_count() or 1,
+            timeout=settings.getfloat("NEWSMON_EXTRACT_TIMEOUT"),
+            memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),
+            calls_per_worker=settings.getint("NEWSMON_EXTRACT_TASKS_PER_WORKER"),
+            max_rss_mb=settings.getint("NEWSMON_WORKER_MAX_RSS_MB"),
+            name="newsmon-worker",
+        )
+        _CRAWL_WORKERS[crawler] = pool
+
+        def close() -> None:
+            pool.close()
+            assert crawler.stats is not None
+            crawler.stats.set_value("newsmon/workers/replaced", pool.replaced)
+
+        crawler.signals.connect(pool.start, signal=signals.spider_opened, weak=False)
+        crawler.signals.connect(close, signal=signals.spider_closed, weak=False)
+    return pool

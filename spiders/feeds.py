@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request, Spider, signals
+from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
 from pipeline.decode import decode_page
@@ -21,7 +21,7 @@ from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed
 from pipeline.feedstate import FeedNotDue
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
-from pipeline.workers import CallTimeout, WorkerError, WorkerPool
+from pipeline.workers import CallTimeout, WorkerError, WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
     from typing import Self
@@ -30,9 +30,7 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# The feed parser is replaced after this many feeds: it starts in a fraction of a second, and
-# one multi-megabyte feed leaves a Python heap that is not given back.
-FEEDS_PER_PARSER = 50
+FEED_PRIORITY = 10  # Scrapy's request priority of feeds; article pages have 0
 
 
 class FeedSpider(Spider):
@@ -54,9 +52,10 @@ class FeedSpider(Spider):
         self.max_title_chars = max_title_chars
         self.fetch_articles = fetch_articles
         self._requested: set[str] = set()
-        # Feeds are parsed in a worker process with a time budget when the crawl provides one
+        # Feeds are parsed in the crawl's worker processes with a time budget when it has them
         # (a hostile feed can keep feedparser's regexes busy for minutes), else in a thread.
         self.parser: WorkerPool | None = None
+        self.parse_timeout = 60.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -73,21 +72,17 @@ class FeedSpider(Spider):
         kwargs.setdefault("max_title_chars", settings.getint("NEWSMON_MAX_TITLE_CHARS"))
         kwargs.setdefault("fetch_articles", settings.getbool("NEWSMON_FETCH_ARTICLES"))
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
-        spider.parser = WorkerPool(
-            "pipeline.feeds:parse_feed_or_error",
-            1,
-            timeout=settings.getfloat("NEWSMON_FEED_PARSE_TIMEOUT"),
-            memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),
-            calls_per_worker=FEEDS_PER_PARSER,
-        )
-        crawler.signals.connect(spider.parser.start, signal=signals.spider_opened)
-        crawler.signals.connect(spider.parser.close, signal=signals.spider_closed)
+        spider.parser = crawl_workers(crawler)
+        spider.parse_timeout = settings.getfloat("NEWSMON_FEED_PARSE_TIMEOUT")
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
         for feed in self.feeds:
             yield Request(
                 feed.url,
+                # Feeds before pages: each run reads its feeds first, and then the worker
+                # processes extract pages without parsing feeds in between.
+                priority=FEED_PRIORITY,
                 callback=self.parse_feed,
                 errback=self.feed_failed,
                 cb_kwargs={"feed": feed},
@@ -143,7 +138,12 @@ class FeedSpider(Spider):
             return await asyncio.to_thread(parse_feed_response, response, self.max_entries)
         try:
             result = await self.parser.run(
-                response.body, response.url, response_headers(response), self.max_entries
+                "parse_feed",
+                response.body,
+                response.url,
+                response_headers(response),
+                self.max_entries,
+                timeout=self.parse_timeout,
             )
         except CallTimeout as exc:
             raise FeedParseError(

@@ -10,6 +10,7 @@ from scrapy.utils.test import get_crawler
 from pipeline.extract import ExtractPipeline
 from pipeline.extraction import detect_language, extract_article
 from pipeline.items import ArticleItem, Entry
+from pipeline.workers import WorkerPool
 from tests.conftest import fixture_bytes
 
 BASE = "http://news.test"
@@ -60,9 +61,8 @@ def make_pipeline(min_text_chars: int = 200) -> ExtractPipeline:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    return ExtractPipeline(
-        crawler.stats, workers=1, tasks_per_worker=10, min_text_chars=min_text_chars
-    )
+    pool = WorkerPool("pipeline.tasks:run", 1, timeout=20)  # started by the tests that use it
+    return ExtractPipeline(crawler.stats, pool, min_text_chars=min_text_chars)
 
 
 def fetched(name: str) -> ArticleItem:
@@ -91,7 +91,7 @@ def test_feed_date_wins_over_the_page_date() -> None:
 
 def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
     pipeline = make_pipeline()
-    pipeline.open_spider()
+    pipeline.pool.start()
     try:
         item = fetched("uk-grain.html")
 
@@ -101,7 +101,7 @@ def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
 
         result = asyncio.run(process())
     finally:
-        pipeline.close_spider()
+        pipeline.pool.close()
     assert result.status == "ok"
     assert result.html is None
     assert result.language == "uk"

@@ -11,7 +11,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from pipeline.feedlist import FeedSource
-from pipeline.feeds import parse_feed_or_error
 from pipeline.guard import RefusedRequest
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.workers import WorkerPool
@@ -99,7 +98,8 @@ def never_finishes(*args: Any) -> None:
 
 def test_a_feed_that_keeps_the_parser_busy_is_stopped_and_recorded() -> None:
     spider = FeedSpider()
-    spider.parser = WorkerPool(never_finishes, 1, timeout=1)
+    spider.parser = WorkerPool(never_finishes, 1, timeout=20)
+    spider.parse_timeout = 1
     spider.parser.start()
     try:
         (item,) = run_feed(spider, "world.rss")
@@ -112,7 +112,7 @@ def test_a_feed_that_keeps_the_parser_busy_is_stopped_and_recorded() -> None:
 
 def test_feeds_are_parsed_in_a_worker_process() -> None:
     spider = FeedSpider()
-    spider.parser = WorkerPool(parse_feed_or_error, 1, timeout=30)
+    spider.parser = WorkerPool("pipeline.tasks:run", 1, timeout=30)
     spider.parser.start()
     try:
         output = run_feed(spider, "russian.xml")

@@ -9,7 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.workers import CallFailed, CallTimeout, OutOfMemory, WorkerDied, WorkerPool
+from pipeline.workers import (
+    RSS_CHECK_CALLS,
+    CallFailed,
+    CallTimeout,
+    OutOfMemory,
+    WorkerDied,
+    WorkerPool,
+)
+
+_kept: list[bytes] = []
 
 
 def behave(kind: str) -> str:
@@ -24,6 +33,8 @@ def behave(kind: str) -> str:
     if kind == "memory":
         hog = bytearray(1024 * 1024 * 1024)
         return str(len(hog))
+    if kind.startswith("keep"):  # memory that stays resident after the call
+        _kept.append(b"x" * int(kind.split()[1]) * 1024 * 1024)
     if kind.startswith("sleep"):
         time.sleep(float(kind.split()[1]))
     return f"{kind} in {os.getpid()}"
@@ -97,6 +108,24 @@ def test_workers_are_replaced_after_their_share_of_calls(pool: WorkerPool) -> No
     second = {run(pool, "ok").rsplit(" ", 1)[1] for _ in range(3)}
     assert len(first) == len(second) == 1
     assert first != second
+
+
+def test_a_worker_grown_past_its_memory_cap_is_replaced() -> None:
+    pool = WorkerPool(behave, 1, timeout=10, max_rss_mb=150, name="newsmon-test")
+    pool.start()
+    try:
+        first = run(pool, "ok").rsplit(" ", 1)[1]
+        assert run(pool, "ok").rsplit(" ", 1)[1] == first  # small: kept
+        with open(f"/proc/{first}/comm", encoding="utf-8") as comm:  # noqa: PTH123
+            assert comm.read().strip() == "newsmon-test"
+        assert run(pool, "keep 200").rsplit(" ", 1)[1] == first
+        # Memory is looked at every RSS_CHECK_CALLS calls: the worker goes after the tenth.
+        for _ in range(RSS_CHECK_CALLS - 3):
+            assert run(pool, "ok").rsplit(" ", 1)[1] == first
+        assert run(pool, "ok").rsplit(" ", 1)[1] != first
+        assert pool.replaced == 1
+    finally:
+        pool.close()
 
 
 def test_callers_wait_for_a_free_worker() -> None:

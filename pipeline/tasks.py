@@ -1,0 +1,19 @@
+"""What the crawl's worker processes run: one entry point, so that feed parsing and extraction
+share the same processes (each holds its own copy of the libraries; an idle one is waste)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.extraction import extract_article
+from pipeline.feeds import parse_feed_or_error
+
+TASKS: dict[str, Callable[..., Any]] = {
+    "extract": extract_article,
+    "parse_feed": parse_feed_or_error,
+}
+
+
+def run(task: str, *args: Any) -> Any:
+    return TASKS[task](*args)

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pipeline.items import ArticleItem
+from pipeline.language import detect_language, load_model
 from pipeline.workers import WorkerError, WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ class ExtractPipeline:
             crawl_workers(crawler),
             min_text_chars=crawler.settings.getint("NEWSMON_MIN_TEXT_CHARS"),
         )
+
+    def open_spider(self) -> None:
+        problem = load_model()
+        if problem:
+            self.stats.set_value("newsmon/language/unavailable", problem)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.html is None:
@@ -72,7 +78,7 @@ class ExtractPipeline:
             item.language = item.entry.language
         else:
             item.status, item.text = "ok", text
-            item.language = result["language"] or item.entry.language
+            item.language = detect_language(text) or item.entry.language
             item.fingerprints = result["fingerprints"]
 
 

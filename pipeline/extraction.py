@@ -7,7 +7,6 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
-import py3langid
 import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -52,7 +51,6 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
         "title": meta.title,
         "author": meta.author,
         "date": meta.date,
-        "language": detect_language(text) if text else None,
         "site_name": meta.sitename,
         "description": meta.description,
         "canonical_url": meta.url,
@@ -96,9 +94,3 @@ def page_metadata(tree: HtmlElement) -> Document:
 @cache
 def _date_params() -> dict[str, Any]:
     return set_date_params(extensive=False)
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language, from its first 2,000 characters."""
-    language, _ = py3langid.classify(text[:2000])
-    return str(language) if language else None

@@ -113,6 +113,12 @@ EXTENSIONS = {
     "pipeline.progress.Progress": 600,
 }
 
+# Pages are requested in the order their feeds listed them (Scrapy's default is last in, first
+# out): a page that is slow to answer, listed by a feed read early, then starts early too,
+# instead of holding up the end of the run.
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+
 # Items of one response processed at once. Scrapy starts this many tasks for every response
 # that yields anything; ours yield one item, or a feed's entries, which need no concurrency.
 CONCURRENT_ITEMS = 16

@@ -241,9 +241,10 @@ class WorkerPool:
     def pids(self) -> set[int]:
         return set(self._workers)
 
-    async def run(self, *args: Any, timeout: float | None = None) -> Any:
+    async def run(self, *args: Any, timeout: float | None = None, urgent: bool = False) -> Any:
         """``target(*args)`` in a worker; WorkerError if it fails, overruns its time budget (the
-        pool's, or ``timeout`` seconds) or kills the worker."""
+        pool's, or ``timeout`` seconds) or kills the worker. An ``urgent`` call goes ahead of
+        the others waiting."""
         if self._closed:
             raise WorkerError("the worker pool is closed")
         loop = asyncio.get_running_loop()
@@ -253,7 +254,10 @@ class WorkerPool:
                 worker.attached = False
                 self._attach(worker)
         call = _Call(args, timeout or self.timeout, loop.create_future())
-        self._queue.append(call)
+        if urgent:
+            self._queue.appendleft(call)
+        else:
+            self._queue.append(call)
         self._dispatch()
         return await call.result
 

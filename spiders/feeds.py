@@ -144,6 +144,9 @@ class FeedSpider(Spider):
                 response_headers(response),
                 self.max_entries,
                 timeout=self.parse_timeout,
+                # Ahead of pages waiting for extraction: a feed's entries are more pages to
+                # download, and a slow one should start early, not at the end of the run.
+                urgent=True,
             )
         except CallTimeout as exc:
             raise FeedParseError(

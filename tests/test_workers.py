@@ -146,3 +146,25 @@ def test_callers_wait_for_a_free_worker() -> None:
     assert len(results) == 6
     assert len({result.rsplit(" ", 1)[1] for result in results}) == 2
     assert elapsed >= 1.4  # three rounds of two: never more calls at once than workers
+
+
+def test_urgent_calls_go_ahead_of_waiting_ones() -> None:
+    pool = WorkerPool(behave, 1, timeout=10)
+    pool.start()
+    finished: list[str] = []
+
+    async def call(kind: str, urgent: bool = False) -> None:
+        await pool.run(kind, urgent=urgent)
+        finished.append(kind)
+
+    async def calls() -> None:
+        busy = asyncio.create_task(call("sleep 0.5"))
+        await asyncio.sleep(0.1)  # the worker has taken the first call
+        await asyncio.gather(busy, call("page"), call("feed", urgent=True))
+
+    try:
+        run(pool, "ok")  # the worker has started
+        asyncio.run(calls())
+    finally:
+        pool.close()
+    assert finished == ["sleep 0.5", "feed", "page"]

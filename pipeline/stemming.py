@@ -104,7 +104,7 @@ def stem_text(text: str, group: str) -> str:
     return " ".join(stem_words(words(text), group))
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 15)  # the words of a few hundred articles: bounded memory
 def stem(word: str, group: str) -> str:
     """The stem of one lower-cased word in an article of ``group``."""
     script = _script(word)

@@ -65,6 +65,9 @@ AUTOTHROTTLE_MAX_DELAY = 30
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 DOWNLOAD_TIMEOUT = 30
+# Article pages get less: one that has not answered in 15 s is tried again on the next run
+# (NEWSMON_ARTICLE_MAX_ATTEMPTS), and a run is not held up for long by its slowest page.
+NEWSMON_ARTICLE_TIMEOUT = 15
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 DNS_TIMEOUT = 20

@@ -43,6 +43,7 @@ class FeedSpider(Spider):
         max_url_chars: int = 2048,
         max_title_chars: int = 1000,
         fetch_articles: bool = True,
+        article_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -51,6 +52,7 @@ class FeedSpider(Spider):
         self.max_url_chars = max_url_chars
         self.max_title_chars = max_title_chars
         self.fetch_articles = fetch_articles
+        self.article_timeout = article_timeout
         self._requested: set[str] = set()
         # Feeds are parsed in the crawl's worker processes with a time budget when it has them
         # (a hostile feed can keep feedparser's regexes busy for minutes), else in a thread.
@@ -71,6 +73,12 @@ class FeedSpider(Spider):
         kwargs.setdefault("max_url_chars", settings.getint("NEWSMON_MAX_URL_CHARS"))
         kwargs.setdefault("max_title_chars", settings.getint("NEWSMON_MAX_TITLE_CHARS"))
         kwargs.setdefault("fetch_articles", settings.getbool("NEWSMON_FETCH_ARTICLES"))
+        kwargs.setdefault(
+            "article_timeout",
+            min(
+                settings.getfloat("DOWNLOAD_TIMEOUT"), settings.getfloat("NEWSMON_ARTICLE_TIMEOUT")
+            ),
+        )
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         spider.parser = crawl_workers(crawler)
         spider.parse_timeout = settings.getfloat("NEWSMON_FEED_PARSE_TIMEOUT")
@@ -188,7 +196,8 @@ class FeedSpider(Spider):
             errback=self.article_failed,
             cb_kwargs={"entry": entry},
             dont_filter=True,  # repeats are folded above, with their sightings kept
-            meta={"newsmon_kind": "article"},
+            meta={"newsmon_kind": "article"}
+            | ({"download_timeout": self.article_timeout} if self.article_timeout else {}),
         )
 
     def parse_article(self, response: Response, entry: Entry) -> Iterator[ArticleItem]:

@@ -8,6 +8,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from pipeline.feedlist import FeedSource
@@ -128,6 +129,27 @@ def test_huge_titles_are_truncated() -> None:
     entry = Entry(feed_url=f"{BASE}/f", link=f"{BASE}/a", title="x" * 5000)
     list(spider.follow_entry(entry))
     assert entry.title == "x" * 19 + "…"
+
+
+def test_article_pages_have_a_shorter_download_timeout_than_feeds() -> None:
+    settings = {
+        "DOWNLOAD_TIMEOUT": 30,
+        "NEWSMON_ARTICLE_TIMEOUT": 15,
+        "NEWSMON_FEEDS": [BASE],
+        "NEWSMON_FETCH_ARTICLES": True,
+        "NEWSMON_MAX_URL_CHARS": 2048,
+        "NEWSMON_MAX_TITLE_CHARS": 1000,
+    }
+    spider = FeedSpider.from_crawler(get_crawler(FeedSpider, settings))
+    entry = Entry(feed_url=f"{BASE}/f", link=f"{BASE}/a", title="T")
+    (request,) = spider.follow_entry(entry)
+    assert isinstance(request, Request)
+    assert request.meta["download_timeout"] == 15
+    shorter = {**settings, "DOWNLOAD_TIMEOUT": 5}  # a crawl's own lower limit stays lower
+    spider = FeedSpider.from_crawler(get_crawler(FeedSpider, shorter))
+    (request,) = spider.follow_entry(entry)
+    assert isinstance(request, Request)
+    assert request.meta["download_timeout"] == 5
 
 
 def article_request(url: str) -> Request:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from scrapy.http import TextResponse
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from pipeline.charsets import detect_charset, looks_like_mojibake
 
@@ -13,10 +12,12 @@ from pipeline.charsets import detect_charset, looks_like_mojibake
 _MAX_REPLACEMENT_SHARE = 0.001
 
 
-def decode_page(response: TextResponse) -> str:
+def decode_page(body: bytes, content_type: str | None) -> str:
     """Return the page as text, detecting and undoing three kinds of mojibake.
 
-    Scrapy decodes by BOM, then HTTP charset, then the page's own declaration.
+    Decoded as Scrapy decodes an HTML response: by BOM, then the HTTP charset (``content_type``
+    is the Content-Type header), then the page's own declaration, then the first of ASCII,
+    UTF-8 and windows-1252 that fits. Then:
     - A wrong declaration that yields U+FFFD characters (windows-1251 declared as UTF-8): the
       page is decoded again from its own declaration or by detection, whichever is cleaner.
     - UTF-8 bytes declared as a single-byte charset ("ÐœÐ¾Ñ..."): bytes that are valid UTF-8
@@ -24,22 +25,35 @@ def decode_page(response: TextResponse) -> str:
     - A single-byte charset declared as another (windows-1251 read as windows-1252): a text
       made mostly of À..ÿ letters is decoded again by detection.
     """
-    text = response.text
+    encoding, text = html_to_unicode(
+        content_type, body, default_encoding="ascii", auto_detect_fun=_first_that_fits
+    )
     if text.count("\ufffd") > _MAX_REPLACEMENT_SHARE * len(text):
-        _, alternative = html_to_unicode(None, response.body, auto_detect_fun=detect_charset)
+        _, alternative = html_to_unicode(None, body, auto_detect_fun=detect_charset)
         return alternative if alternative.count("\ufffd") < text.count("\ufffd") else text
-    if _single_byte(response.encoding) and not response.body.isascii():
+    if _single_byte(encoding) and not body.isascii():
         try:
-            return response.body.decode("utf-8")
+            return body.decode("utf-8")
         except UnicodeDecodeError:
             pass
         if looks_like_mojibake(text):
-            encoding = detect_charset(response.body)
-            if encoding:
-                alternative = response.body.decode(encoding, errors="replace")
+            detected = detect_charset(body)
+            if detected:
+                alternative = body.decode(detected, errors="replace")
                 if not looks_like_mojibake(alternative):
                     return alternative
     return text
+
+
+def _first_that_fits(body: bytes) -> str | None:
+    """Scrapy's guess for a page that declares no charset."""
+    for encoding in ("ascii", "utf-8", "cp1252"):
+        try:
+            body.decode(encoding)
+        except UnicodeError:
+            continue
+        return resolve_encoding(encoding)
+    return None
 
 
 def _single_byte(encoding: str) -> bool:

@@ -45,11 +45,11 @@ class ExtractPipeline:
             self.stats.set_value("newsmon/language/unavailable", problem)
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, ArticleItem) or item.html is None:
+        if not isinstance(item, ArticleItem) or item.body is None:
             return item
-        html, item.html = item.html, None  # the page is not needed after extraction
+        body, item.body = item.body, None  # the page is not needed after extraction
         try:
-            result = await self.pool.run("extract", html, item.url)
+            result = await self.pool.run("extract", body, item.content_type, item.url)
         except WorkerError as exc:  # one page's failure, not the crawl's
             logger.warning("Extraction of %s: %s: %s", item.url, exc.status, exc)
             item.status, item.error = exc.status, str(exc)

@@ -14,6 +14,7 @@ from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document, Extractor, set_date_params
 from trafilatura.utils import load_html
 
+from pipeline.decode import decode_page
 from pipeline.fingerprint import fingerprint
 
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
@@ -32,6 +33,11 @@ def extractor_options() -> Extractor:
     quarter less time). Metadata is read separately, by ``page_metadata``.
     """
     return Extractor(output_format="python", comments=False, tables=True, fast=True)
+
+
+def extract_page(body: bytes, content_type: str | None, url: str) -> dict[str, Any] | None:
+    """``extract_article`` on a page as downloaded: decoded here, in the worker."""
+    return extract_article(decode_page(body, content_type), url)
 
 
 def extract_article(html: str, url: str) -> dict[str, Any] | None:

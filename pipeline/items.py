@@ -52,7 +52,8 @@ class ArticleItem:
     url: str  # normalised URL the article is stored under
     entry: Entry
     status: str
-    html: str | None = None
+    body: bytes | None = None  # the page as downloaded, until it is extracted
+    content_type: str | None = None  # its Content-Type header, for its charset
     http_status: int | None = None
     fetched_at: str | None = None
     error: str | None = None

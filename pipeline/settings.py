@@ -122,6 +122,11 @@ EXTENSIONS = {
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 
+# Downloaded pages may wait for a free extraction worker up to this many bytes (Scrapy: 5 MB).
+# More keeps downloads going further ahead of extraction, so that a slow server is asked
+# early rather than at the end of the run; pages wait undecoded, as downloaded.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 16_000_000
+
 # Items of one response processed at once. Scrapy starts this many tasks for every response
 # that yields anything; ours yield one item, or a feed's entries, which need no concurrency.
 CONCURRENT_ITEMS = 16

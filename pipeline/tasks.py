@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.extraction import extract_article
+from pipeline.extraction import extract_page
 from pipeline.feeds import parse_feed_or_error
 
 TASKS: dict[str, Callable[..., Any]] = {
-    "extract": extract_article,
+    "extract": extract_page,
     "parse_feed": parse_feed_or_error,
 }
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.decode import decode_page
 from pipeline.failures import describe, failure_status, retry_after
 from pipeline.feedlist import FeedSource, load_feed_list
 from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed
@@ -216,8 +215,8 @@ class FeedSpider(Spider):
         elif compression:  # never decompressed: there is no size to trust
             item.status = "not_html"
             item.error = f"{compression}-compressed body without Content-Encoding"
-        else:
-            item.html = decode_page(response)
+        else:  # decoded by the extraction worker, off the reactor thread
+            item.body, item.content_type = response.body, _header(response, b"Content-Type")
         yield item
 
     def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from scrapy.http import HtmlResponse
 
 from pipeline.decode import decode_page
 
@@ -32,9 +31,22 @@ def test_page_text_is_right_whatever_the_declared_charset(
     sentence: str, encoding: str, declared: str
 ) -> None:
     body = page(sentence).encode(encoding)
-    response = HtmlResponse(
-        "https://example.org/a",
-        body=body,
-        headers={"Content-Type": f"text/html; charset={declared}"},
-    )
-    assert sentence.strip() in decode_page(response)
+    assert sentence.strip() in decode_page(body, f"text/html; charset={declared}")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "sentence"),
+    [
+        (b"\xef\xbb\xbf" + page(FRENCH).encode(), "text/html; charset=iso-8859-1", FRENCH),
+        (page(FRENCH).replace("<head>", '<head><meta charset="cp1252">').encode("cp1252"), None,
+         FRENCH),
+        # No charset anywhere, and not UTF-8: windows-1252 (Scrapy's response.text has "élčves").
+        (page(FRENCH).encode("cp1252"), "text/html", FRENCH),
+        (page(RUSSIAN).encode(), None, RUSSIAN),
+        (page(RUSSIAN).encode("utf-16"), "text/html", RUSSIAN),
+    ],
+)  # fmt: skip
+def test_charset_from_bom_header_declaration_or_guess(
+    body: bytes, content_type: str | None, sentence: str
+) -> None:
+    assert sentence.strip() in decode_page(body, content_type)

@@ -71,13 +71,14 @@ def make_pipeline(min_text_chars: int = 200) -> ExtractPipeline:
 def fetched(name: str) -> ArticleItem:
     entry = Entry(feed_url=f"{BASE}/f", link=f"{BASE}/news/{name}", title="Feed title", language="en",
                   published="2022-09-25T08:30:00Z")  # fmt: skip
-    return ArticleItem(url=f"{BASE}/news/{name}", entry=entry, status="fetched", html=page(name))
+    return ArticleItem(url=f"{BASE}/news/{name}", entry=entry, status="fetched",
+                       body=page(name).encode(), content_type="text/html; charset=utf-8")  # fmt: skip
 
 
 def test_short_text_is_no_text_with_the_reason() -> None:
     pipeline = make_pipeline()
     item = fetched("empty.html")
-    pipeline.apply(item, extract_article(item.html or "", item.url))
+    pipeline.apply(item, extract_article(page("empty.html"), item.url))
     assert (item.status, item.text) == ("no_text", None)
     assert item.error and "too short" in item.error
     assert item.title == "Photo gallery"
@@ -87,7 +88,7 @@ def test_short_text_is_no_text_with_the_reason() -> None:
 def test_feed_date_wins_over_the_page_date() -> None:
     pipeline = make_pipeline()
     item = fetched("en-study.html")
-    pipeline.apply(item, extract_article(item.html or "", item.url))
+    pipeline.apply(item, extract_article(page("en-study.html"), item.url))
     assert item.status == "ok"
     assert item.published == "2022-09-25T08:30:00Z"
 
@@ -106,7 +107,7 @@ def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
     finally:
         pipeline.pool.close()
     assert result.status == "ok"
-    assert result.html is None
+    assert result.body is None
     assert result.language == "uk"
     assert result.text and "Порти Одеської області" in result.text
 

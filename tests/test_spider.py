@@ -11,6 +11,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
+from pipeline.decode import decode_page
 from pipeline.feedlist import FeedSource
 from pipeline.guard import RefusedRequest
 from pipeline.items import ArticleItem, Entry, FeedItem
@@ -157,7 +158,7 @@ def article_request(url: str) -> Request:
     return Request(url, cb_kwargs={"entry": entry})
 
 
-def test_article_callback_decodes_the_page() -> None:
+def test_article_callback_keeps_the_page_and_its_charset_for_the_worker() -> None:
     request = article_request(f"{BASE}/news/ru-cp1251.html")
     response = HtmlResponse(
         url=request.url,
@@ -167,7 +168,8 @@ def test_article_callback_decodes_the_page() -> None:
     )
     (item,) = FeedSpider().parse_article(response, **request.cb_kwargs)
     assert item.status == "fetched"
-    assert item.html is not None and "В Алматы волонтёры открыли центр помощи" in item.html
+    assert item.body is not None and item.content_type == "text/html; charset=utf-8"
+    assert "В Алматы волонтёры открыли центр помощи" in decode_page(item.body, item.content_type)
     assert item.requested_urls == [f"{BASE}/news/ru-cp1251.html"]
 
 
@@ -193,7 +195,7 @@ def test_non_html_article_is_not_extracted() -> None:
         request=request,
     )
     (item,) = FeedSpider().parse_article(response, **request.cb_kwargs)
-    assert (item.status, item.html) == ("not_html", None)
+    assert (item.status, item.body) == ("not_html", None)
     assert item.error == "content type application/pdf"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,17 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="SQLite database file.",
 )
+
+
+@contextmanager
+def reported(*also: type[Exception]) -> Iterator[None]:
+    """Errors a user can act on (and ``also`` these) end the command with one line, not a
+    traceback."""
+    caught: tuple[type[Exception], ...] = (api.NewsmonError, DatabaseError, FeedListError, *also)
+    try:
+        yield
+    except caught as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,12 +126,11 @@ def crawl(
     if on_matches:
         settings["NEWSMON_ON_MATCHES"] = on_matches
     try:
-        result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
+        with reported():
+            result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
     except CrawlLocked as exc:
         click.echo(f"newsmon: {exc}", err=True)
         sys.exit(EX_TEMPFAIL)
-    except (api.NewsmonError, FeedListError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     if not result.completed:
         reason = result.finish_reason
         if result.stats.get("newsmon/db_errors"):
@@ -160,10 +172,8 @@ def serve(db_path: str, host: str, port: int, allow_sql: bool, watchlists_file: 
     Example:
         newsmon serve --db data/news.db --port 8001
     """
-    try:
+    with reported():
         command = api.serve_command(db_path, host, port, allow_sql, watchlists_file)
-    except (api.NewsmonError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
     os.execv(command[0], command)
 
@@ -178,11 +188,9 @@ def status(db_path: str, as_json: bool) -> None:
     Example:
         newsmon status --db data/news.db
     """
-    try:
+    with reported():
         rows = api.feed_health(db_path)
         run = api.last_run(db_path)
-    except (api.NewsmonError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     if as_json:
         echo_json({"last_run": run, "feeds": rows})
         return
@@ -226,10 +234,8 @@ def search(query: str, db_path: str, limit: int, languages: tuple[str, ...], as_
         newsmon search 'mobilisation AND (Kazakhstan OR Georgia)' --db data/news.db
         newsmon search '"Верхний Ларс"' --language ru --json
     """
-    try:
+    with reported():
         results = api.search(db_path, query, limit, languages)
-    except (api.NewsmonError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     if as_json:
         echo_json(results)
         return
@@ -269,10 +275,8 @@ def watch(name: str | None, db_path: str, watchlists_file: str | None, as_json: 
         newsmon watch --db data/news.db
         newsmon watch exodus --db data/news.db --json
     """
-    try:
+    with reported():
         matches = api.watch(db_path, name, watchlists_file)
-    except (api.NewsmonError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     if as_json:
         echo_json(matches)
         return
@@ -313,7 +317,7 @@ def export(db_path: str, what: str, since: str | None, fmt: str, output: str | N
         newsmon export --since 7d --format csv -o week.csv --db data/news.db
         newsmon export --what matches --since 2026-11-01 --db data/news.db
     """
-    try:
+    with reported(OSError):
         if output is None:
             count = api.export(db_path, sys.stdout, what, since, fmt)
         else:
@@ -322,8 +326,6 @@ def export(db_path: str, what: str, since: str | None, fmt: str, output: str | N
             with partial.open("w", encoding="utf-8", newline="") as out:
                 count = api.export(db_path, out, what, since, fmt)
             partial.replace(target)
-    except (api.NewsmonError, DatabaseError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"{count} {what} exported", err=True)
 
 
@@ -348,10 +350,8 @@ def feeds_import(feeds_file: str, db_path: str) -> None:
     Example:
         newsmon feeds import feeds.opml --db data/news.db
     """
-    try:
+    with reported():
         added = api.import_feeds(db_path, feeds_file)
-    except (FeedListError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"{added} new feeds added to {db_path}")
 
 
@@ -370,11 +370,9 @@ def feeds_add(url: str, db_path: str, category: str | None, allow_private: tuple
     Example:
         newsmon feeds add https://meduza.io/ --db data/news.db --category Russia
     """
-    try:
+    with reported(ValueError):
         found = api.discover_feed(url, allow_private)
         added = api.import_feed_sources(db_path, [FeedSource(found.url, found.title, category)])
-    except (api.NewsmonError, ValueError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     verb = "Added" if added else "Already listed:"
     click.echo(f"{verb} {found.url}" + (f" ({found.title})" if found.title else ""))
 
@@ -389,10 +387,8 @@ def feeds_remove(feed: str, db_path: str) -> None:
     Example:
         newsmon feeds remove https://meduza.io/rss/all --db data/news.db
     """
-    try:
+    with reported():
         url = api.remove_feed(db_path, feed)
-    except (api.NewsmonError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed {url}")
 
 
@@ -419,10 +415,8 @@ def feeds_list(db_path: str, as_json: bool) -> None:
     Example:
         newsmon feeds list --db data/news.db --json
     """
-    try:
+    with reported():
         rows = api.list_feeds(db_path)
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from exc
     if as_json:
         echo_json(rows)
         return

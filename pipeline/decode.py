@@ -15,9 +15,9 @@ _MAX_REPLACEMENT_SHARE = 0.001
 def decode_page(body: bytes, content_type: str | None) -> str:
     """Return the page as text, detecting and undoing three kinds of mojibake.
 
-    Decoded as Scrapy decodes an HTML response: by BOM, then the HTTP charset (``content_type``
-    is the Content-Type header), then the page's own declaration, then the first of ASCII,
-    UTF-8 and windows-1252 that fits. Then:
+    Decoded in the order Scrapy decodes an HTML response: by BOM, then the HTTP charset
+    (``content_type`` is the Content-Type header), then the page's own declaration; a page that
+    declares none is read as the first of ASCII, UTF-8 and windows-1252 that fits. Then:
     - A wrong declaration that yields U+FFFD characters (windows-1251 declared as UTF-8): the
       page is decoded again from its own declaration or by detection, whichever is cleaner.
     - UTF-8 bytes declared as a single-byte charset ("ÐœÐ¾Ñ..."): bytes that are valid UTF-8
@@ -46,7 +46,7 @@ def decode_page(body: bytes, content_type: str | None) -> str:
 
 
 def _first_that_fits(body: bytes) -> str | None:
-    """Scrapy's guess for a page that declares no charset."""
+    """The charset of a page that declares none."""
     for encoding in ("ascii", "utf-8", "cp1252"):
         try:
             body.decode(encoding)

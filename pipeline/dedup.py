@@ -25,6 +25,7 @@ import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline.db import LOOKUP_CACHE_MB, open_db
@@ -46,7 +47,6 @@ ROWS_PER_TERM = 50  # most recent articles read per index term
 MAX_CANDIDATES = 50  # stored story candidates compared per article
 NEAR_CANDIDATES = 5  # stored near-duplicate candidates compared exactly per article
 RECENT_ARTICLES = 1000  # articles of this run kept in memory until surely committed
-SHINGLE_CACHE = 64  # shingle sets of stored near-duplicate candidates kept
 
 
 @dataclass
@@ -103,7 +103,6 @@ class DedupPipeline:
         self.story_window = timedelta(days=story_window_days)
         self._db: Database | None = None
         self._recent = RecentIndex()
-        self._shingle_cache: OrderedDict[tuple[str, int], set[str]] = OrderedDict()
         self._run_df: Counter[str] = Counter()
         self._run_articles = 0
 
@@ -227,24 +226,12 @@ class DedupPipeline:
         if rows:
             mine = shingles(item.text)
             for url, text in rows:
-                candidates[url] = jaccard(mine, self._stored_shingles(url, text or ""))
+                candidates[url] = jaccard(mine, stored_shingles(text or ""))
         if not candidates:
             return None
         best = max(candidates, key=lambda url: candidates[url])
         similarity = round(candidates[best], 3)
         return (best, similarity) if similarity >= self.near_threshold else None
-
-    def _stored_shingles(self, url: str, text: str) -> set[str]:
-        """Shingles of a stored text, kept for the next articles: copies of one story arrive
-        together, and each is compared with the same few stored texts."""
-        key = (url, hash(text))  # a text updated in this run is shingled again
-        known = self._shingle_cache.pop(key, None)
-        if known is None:
-            known = shingles(text)
-        self._shingle_cache[key] = known
-        while len(self._shingle_cache) > SHINGLE_CACHE:
-            self._shingle_cache.popitem(last=False)
-        return known
 
     def _story_match(
         self,
@@ -331,6 +318,11 @@ class DedupPipeline:
             for term in unique
         }
         return idf, [term for term in terms if stored.get(term)]
+
+
+# Shingles of stored candidate texts, kept for the next articles: copies of one story arrive
+# together, and each is compared with the same few stored texts.
+stored_shingles = lru_cache(maxsize=64)(shingles)
 
 
 def estimated(signature: list[int], other: list[int]) -> float:

@@ -63,8 +63,8 @@ def find(
         where.append(f"s.rowid IN ({', '.join(str(int(i)) for i in ids)})")
     sql = f"""
         SELECT a.id, a.url, a.title, a.published, a.language, a.site_name, a.duplicate_of,
-            a.text, s.title AS stemmed_title, s.text AS stemmed_text, s.stemmer,
-            {RANK} AS score
+            {"a.text," if excerpts else ""} s.title AS stemmed_title, s.text AS stemmed_text,
+            s.stemmer, {RANK} AS score
         FROM articles_search s JOIN articles a ON a.id = s.rowid
         WHERE {" AND ".join(where)}
         ORDER BY score
@@ -76,9 +76,8 @@ def find(
         stems = f"{row.pop('stemmed_title')} {row.pop('stemmed_text')}".split()
         group = row.pop("stemmer")
         row["matched"] = matched_terms(node, group, stems)
-        text = row.pop("text") or ""
         if excerpts:
-            row["excerpt"] = excerpt(text, node, group)
+            row["excerpt"] = excerpt(row.pop("text") or "", node, group)
         row["score"] = round(-row["score"], 3)
         results.append(row)
     return results

@@ -77,6 +77,7 @@ LATIN_GROUPS = (
         OTHER,
     }
 )
+LATIN_OR_CYRILLIC_GROUPS = LATIN_GROUPS | CYRILLIC_GROUPS
 WORD = re.compile(r"\w+")
 
 
@@ -112,7 +113,7 @@ def stem(word: str, group: str) -> str:
         group = "russian"
     elif script == "latin" and group not in LATIN_GROUPS:
         group = "english"
-    elif script == "other" and group in LATIN_GROUPS | CYRILLIC_GROUPS:
+    elif script == "other" and group in LATIN_OR_CYRILLIC_GROUPS:
         return word
     if group == UKRAINIAN:
         return stem_ukrainian(word)

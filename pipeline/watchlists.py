@@ -19,7 +19,7 @@ import json
 import time
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,7 +45,7 @@ class Watchlist:
     query: str
     languages: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
-    sites: tuple[str, ...] = field(default=())
+    sites: tuple[str, ...] = ()
 
     @property
     def definition(self) -> str:
@@ -210,11 +210,10 @@ def _match(
         article_ids=article_ids,
         excerpts=False,
     )
-    if watchlist.feeds:
-        feeds_of = _feeds_of(db, [row["id"] for row in found])
+    feeds_of = _feeds_of(db, [row["id"] for row in found]) if watchlist.feeds else {}
     added = 0
     for row in found:
-        if not watchlist.admits(row["url"], feeds_of.get(row["id"], ()) if watchlist.feeds else ()):
+        if not watchlist.admits(row["url"], feeds_of.get(row["id"], ())):
             continue
         cursor = db.execute(
             "INSERT OR IGNORE INTO matches (watchlist_id, article_id, matched_terms, matched_at) "

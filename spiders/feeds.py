@@ -208,11 +208,10 @@ class FeedSpider(Spider):
             fetched_at=iso_utc(time.time()),
             requested_urls=[normalize_url(entry.link or response.url)],
         )
-        compression = _compression_of(response.body)
         if not isinstance(response, TextResponse) or not _is_html(response):
             item.status = "not_html"
             item.error = f"content type {_content_type(response) or 'unknown'}"
-        elif compression:  # never decompressed: there is no size to trust
+        elif compression := _compression_of(response.body):  # never decompressed: no size to trust
             item.status = "not_html"
             item.error = f"{compression}-compressed body without Content-Encoding"
         else:  # decoded by the extraction worker, off the reactor thread

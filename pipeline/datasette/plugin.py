@@ -220,20 +220,22 @@ def rfc3339(value: Any) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+CLEANER = Cleaner(
+    allow_tags=SAFE_TAGS,
+    remove_unknown_tags=False,
+    safe_attrs_only=True,
+    safe_attrs=frozenset({"href", "title"}),
+    kill_tags={"script", "style"},
+    embedded=True,
+    forms=True,
+    frames=True,
+)
+
+
 def sanitise(html: str) -> str:
     """Only harmless formatting tags and http(s) links survive; scripts, styles, event
     handlers, forms, frames and images are removed."""
-    cleaner = Cleaner(
-        allow_tags=SAFE_TAGS,
-        remove_unknown_tags=False,
-        safe_attrs_only=True,
-        safe_attrs=frozenset({"href", "title"}),
-        kill_tags={"script", "style"},
-        embedded=True,
-        forms=True,
-        frames=True,
-    )
-    return str(cleaner.clean_html(f"<div>{html}</div>"))
+    return str(CLEANER.clean_html(f"<div>{html}</div>"))
 
 
 @hookimpl

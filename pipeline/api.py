@@ -27,6 +27,7 @@ from pipeline.db import ensure_writable, open_db
 from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
 from pipeline.feeds import iso_utc
 from pipeline.lock import DatabaseLock
+from pipeline.memory import map_large_buffers_apart
 from pipeline.query import QueryError
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
 from pipeline.urls import FETCHABLE_SCHEMES, scheme_of
@@ -106,6 +107,7 @@ def crawl(
         with open_db(db_path) as db:  # create and migrate, or fail with a clear reason
             ensure_writable(db, db_path)
         settings.set("NEWSMON_LOCK_HELD", True, priority="cmdline")
+        map_large_buffers_apart()
         process = CrawlerProcess(settings)
         crawler = process.create_crawler("feeds")
         process.crawl(crawler)

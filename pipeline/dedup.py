@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline.db import LOOKUP_CACHE_MB, open_db
-from pipeline.fingerprint import Fingerprints, jaccard, shingles, story_terms
+from pipeline.fingerprint import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
 from pipeline.items import ArticleItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url
 
@@ -186,7 +186,6 @@ class DedupPipeline:
         canonical = item.canonical_url
         if not canonical:
             return None
-        assert item.text is not None
         recent = [r for r in self._recent.lookup(("canonical", canonical)) if r.url != item.url]
         if recent:
             known, similarity = recent[0].url, estimated(fp.signature, recent[0].signature)
@@ -198,14 +197,14 @@ class DedupPipeline:
             ).fetchone()
             if row is None:
                 return None
-            known, similarity = row[0], jaccard(shingles(item.text), shingles(row[1] or ""))
+            known = row[0]
+            similarity = hashed_jaccard(fp.shingle_hashes, stored_shingle_hashes(row[1] or ""))
         if similarity < self.near_threshold:
             self.stats.inc_value("newsmon/dedup/canonical_conflict")
             return None
         return known, "canonical"
 
     def _near_duplicate(self, item: ArticleItem, fp: Fingerprints) -> tuple[str, float] | None:
-        assert item.text is not None
         buckets = fp.buckets
         candidates: dict[str, float] = {}
         for bucket in buckets:
@@ -223,10 +222,8 @@ class DedupPipeline:
             f"WHERE a.url != ? AND a.duplicate_of IS NULL",
             (*buckets, NEAR_CANDIDATES, item.url),
         ).fetchall()
-        if rows:
-            mine = shingles(item.text)
-            for url, text in rows:
-                candidates[url] = jaccard(mine, stored_shingles(text or ""))
+        for url, text in rows:
+            candidates[url] = hashed_jaccard(fp.shingle_hashes, stored_shingle_hashes(text or ""))
         if not candidates:
             return None
         best = max(candidates, key=lambda url: candidates[url])
@@ -322,7 +319,7 @@ class DedupPipeline:
 
 # Shingles of stored candidate texts, kept for the next articles: copies of one story arrive
 # together, and each is compared with the same few stored texts.
-stored_shingles = lru_cache(maxsize=64)(shingles)
+stored_shingle_hashes = lru_cache(maxsize=64)(shingle_hashes)
 
 
 def estimated(signature: list[int], other: list[int]) -> float:

@@ -255,13 +255,38 @@ _EMPTY = [(1 << 32) - 1] * NUM_PERM
 
 
 def minhash_signature(shingle_set: Iterable[str]) -> list[int]:
-    hashes = np.fromiter(
+    return _minhash(_hashed(shingle_set))
+
+
+def shingle_hashes(text: str) -> bytes:
+    """The text's distinct 4-word shingles as sorted 32-bit hashes (SHA-1's first four bytes):
+    what near-duplicate checks compare, as numbers rather than strings."""
+    return _distinct(_hashed(shingles(text)))
+
+
+def hashed_jaccard(a: bytes, b: bytes) -> float:
+    """Jaccard similarity of two ``shingle_hashes`` (of shingles, but for a 32-bit collision)."""
+    mine, theirs = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
+    common = np.intersect1d(mine, theirs, assume_unique=True).size
+    union = mine.size + theirs.size - common
+    return common / union if union else 0.0
+
+
+def _hashed(shingle_set: Iterable[str]) -> np.ndarray:
+    return np.fromiter(
         (
             int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little")
             for s in shingle_set
         ),
         dtype=np.uint32,
     )
+
+
+def _distinct(hashes: np.ndarray) -> bytes:
+    return np.unique(hashes).astype("<u4").tobytes()
+
+
+def _minhash(hashes: np.ndarray) -> list[int]:
     if not hashes.size:
         return list(_EMPTY)
     mixed = _fmix32(hashes).reshape(-1, 1) * _A + _B  # wraps around: arithmetic mod 2^32
@@ -313,10 +338,16 @@ class Fingerprints:
     signature: list[int]  # MinHash of the 4-word shingles
     buckets: list[int]  # the signature's LSH bands
     story_terms: list[str]
+    shingle_hashes: bytes  # for exact comparisons with the few candidates the bands find
 
 
 def fingerprint(title: str | None, text: str) -> Fingerprints:
-    signature = minhash_signature(shingles(text))
+    hashes = _hashed(shingles(text))
+    signature = _minhash(hashes)
     return Fingerprints(
-        text_hash(text), signature, lsh_buckets(signature), story_terms(title, text)
+        text_hash(text),
+        signature,
+        lsh_buckets(signature),
+        story_terms(title, text),
+        _distinct(hashes),
     )

@@ -88,7 +88,15 @@ RETRY_EXCEPTIONS = [
 ]
 
 # Only http(s) is ever fetched: no local files, data: URLs, FTP or S3.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+DOWNLOAD_HANDLERS = {
+    "http": "pipeline.http.HTTPDownloadHandler",
+    "https": "pipeline.http.HTTPDownloadHandler",
+    "file": None,
+    "data": None,
+    "ftp": None,
+    "s3": None,
+}
+NEWSMON_IDLE_CONNECTION_SECONDS = 10  # then an idle connection to a host is closed
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
@@ -121,6 +129,9 @@ EXTENSIONS = {
 # instead of holding up the end of the run.
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+# Hosts are served in turn, as by Scrapy's default queue, but without counting every waiting
+# host's downloads for every request (pipeline.scheduling).
+SCHEDULER_PRIORITY_QUEUE = "pipeline.scheduling.HostRoundRobinQueue"
 
 # Downloaded pages may wait for a free extraction worker up to this many bytes (Scrapy: 5 MB).
 # More keeps downloads going further ahead of extraction, so that a slow server is asked

@@ -12,8 +12,6 @@ more pages are handed out than there are workers to extract them (back-pressure)
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import functools
 import importlib
 import logging
 import multiprocessing
@@ -27,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from scrapy import signals
+
+from pipeline.memory import data_bytes, libc, map_large_buffers_apart, release_free_memory, rss_mb
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -107,6 +106,7 @@ def _worker_main(
 ) -> None:
     exit_with_parent(parent)
     _set_process_name(name)
+    map_large_buffers_apart()
     function = target
     if isinstance(target, str):  # "module:function", imported here and not in the crawl
         module, _, name = target.partition(":")
@@ -115,7 +115,7 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when workers stop
     if memory_mb:
         # On top of what the interpreter and its libraries use already.
-        limit = _data_bytes() + memory_mb * 1024 * 1024
+        limit = data_bytes() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     conn.send(("ready", None))
     while True:
@@ -135,53 +135,18 @@ def _worker_main(
         large = _payload_bytes(args) > TRIM_AFTER_BYTES
         del args, reply
         if large:
-            _release_free_memory()
+            release_free_memory()
 
 
 def _payload_bytes(args: tuple[Any, ...]) -> int:
     return sum(len(a) for a in args if isinstance(a, str | bytes))
 
 
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-
-
 def _set_process_name(name: str) -> None:
     """Name the worker as ``ps`` and ``top`` show it (Linux keeps 15 bytes of it)."""
-    libc = _libc()
-    if libc is not None:
-        libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-
-
-def _release_free_memory() -> None:
-    """Hand the heap's free pages back to the system (glibc keeps them after a big page or
-    feed), so a worker's resident size follows what it holds, not the largest input so far."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-def _rss_mb(pid: int | None) -> float:
-    try:
-        resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return resident_pages * _PAGE_SIZE / (1024 * 1024)
-
-
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _data_bytes() -> int:
-    """This process's data segment size (VmData), the figure RLIMIT_DATA limits."""
-    for line in Path("/proc/self/status").read_text("ascii").splitlines():
-        if line.startswith("VmData:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    lib = libc()
+    if lib is not None:
+        lib.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
 class WorkerPool:
@@ -332,7 +297,7 @@ class WorkerPool:
             return True
         if not self.max_rss_mb or worker.calls % RSS_CHECK_CALLS:
             return False
-        return _rss_mb(worker.process.pid) > self.max_rss_mb
+        return rss_mb(worker.process.pid) > self.max_rss_mb
 
     def _fail(self, worker: _Worker, error: WorkerError) -> None:
         """Fail the worker's call; a worker that died before it was ready fails a queued call,

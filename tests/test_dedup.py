@@ -13,8 +13,10 @@ from pipeline.dedup import DedupPipeline, sane_canonical
 from pipeline.extraction import extract_article
 from pipeline.fingerprint import (
     fingerprint,
+    hashed_jaccard,
     jaccard,
     lsh_buckets,
+    shingle_hashes,
     shingles,
     story_terms,
     text_hash,
@@ -41,6 +43,17 @@ def test_minhash_buckets_are_stable_and_shared_by_near_copies() -> None:
     assert a == minhash_signature(shingles(text))
     assert set(lsh_buckets(a)) & set(lsh_buckets(b))
     assert jaccard(shingles(text), shingles(copy)) > 0.9
+
+
+def test_shingle_hashes_compare_as_the_shingles_do() -> None:
+    text = " ".join(f"word{i} filler{i % 7}" for i in range(300))
+    copy = "LONDON (Wire) - " + text[: len(text) // 2] + " Reporting by Wire staff"
+    other = " ".join(f"other{i}" for i in range(100)) + " word1 filler1 word2 filler2"
+    for a, b in [(text, copy), (text, other), (copy, other), (text, text), ("", text)]:
+        assert hashed_jaccard(shingle_hashes(a), shingle_hashes(b)) == pytest.approx(
+            jaccard(shingles(a), shingles(b))
+        )
+    assert fingerprint("Title", copy).shingle_hashes == shingle_hashes(copy)
 
 
 def test_story_terms_meet_across_scripts_and_inflections() -> None:

@@ -208,10 +208,8 @@ def test_billion_laughs_are_not_expanded() -> None:
         f'<?xml version="1.0"?><!DOCTYPE rss [{"".join(levels)}]><rss version="2.0"><channel>'
         "<title>&lol9;</title><item><title>one</title><link>/1</link></item></channel></rss>"
     ).encode()
-    started = time.monotonic()
     feed = parse_feed(body, f"{BASE}/lol.xml", {})
-    assert time.monotonic() - started < 2
-    assert len(feed.title or "") < 100
+    assert len(feed.title or "") < 100  # expanded, it would be 3 GB
     assert [e.title for e in feed.entries] == ["one"]
 
 

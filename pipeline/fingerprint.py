@@ -266,7 +266,7 @@ def shingle_hashes(text: str) -> bytes:
 
 def hashed_jaccard(a: bytes, b: bytes) -> float:
     """Jaccard similarity of two ``shingle_hashes`` (of shingles, but for a 32-bit collision)."""
-    mine, theirs = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
+    mine, theirs = np.frombuffer(a, dtype="<u4"), np.frombuffer(b, dtype="<u4")
     common = np.intersect1d(mine, theirs, assume_unique=True).size
     union = mine.size + theirs.size - common
     return common / union if union else 0.0

@@ -24,6 +24,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Story terms: tokens of a title and lead, in Latin letters, cut to a common stem length, so that
 # "Казахстан", "Казахстане" and "Kazakhstan" meet.
 STEM_CHARS = 5
+LEAD_WORDS = 100  # words of the text, after the title, that story terms come from
 CYRILLIC_TO_LATIN = str.maketrans(
     {
         "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e",
@@ -230,11 +231,18 @@ def words(text: str) -> list[str]:
 
 def text_hash(text: str) -> str:
     """Hash of the text's words: equal for texts that differ only in spacing or case."""
-    return hashlib.sha1(" ".join(words(text)).encode("utf-8")).hexdigest()
+    return _hash_of(words(text))
 
 
 def shingles(text: str) -> set[str]:
-    tokens = words(text)
+    return _shingles_of(words(text))
+
+
+def _hash_of(tokens: list[str]) -> str:
+    return hashlib.sha1(" ".join(tokens).encode("utf-8")).hexdigest()
+
+
+def _shingles_of(tokens: list[str]) -> set[str]:
     n = SHINGLE_WORDS
     return {" ".join(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))}
 
@@ -313,9 +321,13 @@ def lsh_buckets(signature: list[int]) -> list[int]:
     return buckets
 
 
-def story_terms(title: str | None, text: str | None, lead_words: int = 100) -> list[str]:
+def story_terms(title: str | None, text: str | None) -> list[str]:
     """Distinct stemmed terms of the title and the first words of the text."""
-    tokens = words(title or "") + words(text or "")[:lead_words]
+    return _terms_of(words(title or ""), words(text or ""))
+
+
+def _terms_of(title_tokens: list[str], text_tokens: list[str]) -> list[str]:
+    tokens = title_tokens + text_tokens[:LEAD_WORDS]
     terms: list[str] = []
     for token in tokens:
         if token in STOPWORDS:
@@ -342,12 +354,13 @@ class Fingerprints:
 
 
 def fingerprint(title: str | None, text: str) -> Fingerprints:
-    hashes = _hashed(shingles(text))
+    tokens = words(text)  # once: the text is long, and every fingerprint starts from its words
+    hashes = _hashed(_shingles_of(tokens))
     signature = _minhash(hashes)
     return Fingerprints(
-        text_hash(text),
+        _hash_of(tokens),
         signature,
         lsh_buckets(signature),
-        story_terms(title, text),
+        _terms_of(words(title or ""), tokens),
         _distinct(hashes),
     )

@@ -24,7 +24,7 @@ NEWSMON_MAX_TITLE_CHARS = 1000
 NEWSMON_MAX_URL_CHARS = 2048
 NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored as status "no_text"
 NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
-NEWSMON_EXTRACT_TASKS_PER_WORKER = 2000  # restart a worker after this many pages
+NEWSMON_EXTRACT_TASKS_PER_WORKER = 2000  # restart a worker after this many pages and feeds
 NEWSMON_WORKER_MAX_RSS_MB = 150  # ... or once its resident memory is above this (idle: 56 MB)
 NEWSMON_EXTRACT_TIMEOUT = 20.0  # seconds per page; then the worker is killed and replaced
 NEWSMON_EXTRACT_MEMORY_MB = 512  # memory per page on top of a worker's own; 0: no limit
@@ -124,9 +124,9 @@ EXTENSIONS = {
     "pipeline.progress.Progress": 600,
 }
 
-# Pages are requested in the order their feeds listed them (Scrapy's default is last in, first
-# out): a page that is slow to answer, listed by a feed read early, then starts early too,
-# instead of holding up the end of the run.
+# A host's pages are requested in the order their feeds listed them (Scrapy's default is last
+# in, first out): a page that is slow to answer, listed by a feed read early, then starts early
+# too, instead of holding up the end of the run.
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 # Hosts are served in turn, as by Scrapy's default queue, but without counting every waiting

@@ -109,8 +109,8 @@ def _worker_main(
     map_large_buffers_apart()
     function = target
     if isinstance(target, str):  # "module:function", imported here and not in the crawl
-        module, _, name = target.partition(":")
-        function = getattr(importlib.import_module(module), name)
+        module, _, function_name = target.partition(":")
+        function = getattr(importlib.import_module(module), function_name)
     assert callable(function)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when workers stop
     if memory_mb:
@@ -260,16 +260,14 @@ class WorkerPool:
             worker.process.join(1)
             self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
             return
+        if worker.deadline is not None:  # of its start-up, or of its call
+            worker.deadline.cancel()
         if kind == "ready":
             worker.ready = True
-            if worker.deadline is not None:
-                worker.deadline.cancel()
             self._idle.append(worker)
             self._dispatch()
             return
         call, worker.call = worker.call, None
-        if worker.deadline is not None:
-            worker.deadline.cancel()
         worker.calls += 1
         if call is not None and not call.result.done():
             if kind == "ok":
@@ -390,7 +388,6 @@ def crawl_workers(crawler: Crawler) -> WorkerPool:
             memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),
             calls_per_worker=settings.getint("NEWSMON_EXTRACT_TASKS_PER_WORKER"),
             max_rss_mb=settings.getint("NEWSMON_WORKER_MAX_RSS_MB"),
-            name="newsmon-worker",
         )
         _CRAWL_WORKERS[crawler] = pool
 

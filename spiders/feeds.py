@@ -87,8 +87,8 @@ class FeedSpider(Spider):
         for feed in self.feeds:
             yield Request(
                 feed.url,
-                # Feeds before pages: each run reads its feeds first, and then the worker
-                # processes extract pages without parsing feeds in between.
+                # A host's feed before its pages (hosts themselves are served in turn:
+                # pipeline.scheduling); the workers parse feeds ahead of pages (``urgent``).
                 priority=FEED_PRIORITY,
                 callback=self.parse_feed,
                 errback=self.feed_failed,

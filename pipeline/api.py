@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -352,6 +351,17 @@ DATASETTE_SETTINGS: dict[str, Any] = {
 }
 
 
+def _passed_on_exec(text: str) -> str:
+    """A path to ``text`` for a program this process execs: an anonymous in-memory file whose
+    descriptor the program inherits, so that nothing is left behind in the temporary directory
+    (a file there could not be removed: ``newsmon serve`` becomes datasette)."""
+    fd = os.memfd_create("newsmon-metadata", 0)  # no MFD_CLOEXEC: it outlives exec
+    os.set_inheritable(fd, True)
+    with open(fd, "w", encoding="utf-8", closefd=False) as out:
+        out.write(text)
+    return f"/dev/fd/{fd}"
+
+
 def serve_command(
     db_path: str | Path,
     host: str,
@@ -367,10 +377,7 @@ def serve_command(
     if not db_path.exists():
         raise NewsmonError(f"no database at {db_path}: run 'newsmon crawl' first")
     sync_watchlists(db_path, watchlists_file)
-    metadata = datasette_metadata(db_path.stem)
-    handle, metadata_path = tempfile.mkstemp(prefix="newsmon-metadata-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(metadata, out)
+    metadata_path = _passed_on_exec(json.dumps(datasette_metadata(db_path.stem)))
     settings = {**DATASETTE_SETTINGS, "default_allow_sql": allow_sql}
     command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     command += ["--metadata", metadata_path, "--host", host, "--port", str(port)]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -93,14 +97,41 @@ def datasette_settings(command: list[str]) -> dict[str, str]:
 
 
 def test_serve_binds_loopback_with_metadata(crawl: Crawl) -> None:
+    temporary = set(Path(tempfile.gettempdir()).iterdir())
+    commands = [
+        serve_command(crawl.db, "127.0.0.1", 8123),
+        serve_command(crawl.db, "127.0.0.1", 8123, allow_sql=True),
+    ]
+    paths = [Path(command[command.index("--metadata") + 1]) for command in commands]
+    try:
+        command, with_sql = commands
+        assert command[command.index("--host") + 1] == "127.0.0.1"
+        assert datasette_settings(command)["default_allow_sql"] == "false"
+        assert datasette_settings(with_sql)["default_allow_sql"] == "true"
+        for _ in range(2):  # datasette may read it again (--reload): it is read from the start
+            metadata = json.loads(paths[0].read_text())
+            assert metadata["title"] == "newsmon"
+            assert crawl.db.stem in metadata["databases"]
+        assert set(Path(tempfile.gettempdir()).iterdir()) == temporary  # nothing left behind
+    finally:
+        for path in paths:
+            os.close(int(path.name))
+
+
+def test_served_metadata_reaches_the_exec_d_program(crawl: Crawl) -> None:
     command = serve_command(crawl.db, "127.0.0.1", 8123)
-    assert command[command.index("--host") + 1] == "127.0.0.1"
-    assert datasette_settings(command)["default_allow_sql"] == "false"
-    with_sql = serve_command(crawl.db, "127.0.0.1", 8123, allow_sql=True)
-    assert datasette_settings(with_sql)["default_allow_sql"] == "true"
-    metadata = json.loads(Path(command[command.index("--metadata") + 1]).read_text())
-    assert metadata["title"] == "newsmon"
-    assert crawl.db.stem in metadata["databases"]
+    path = command[command.index("--metadata") + 1]
+    try:
+        read = subprocess.run(
+            [sys.executable, "-c", "import sys; print(open(sys.argv[1]).read())", path],
+            capture_output=True,
+            text=True,
+            check=True,
+            close_fds=False,
+        )
+    finally:
+        os.close(int(Path(path).name))
+    assert json.loads(read.stdout)["title"] == "newsmon"
 
 
 def test_arbitrary_sql_is_off_and_the_database_is_read_only(crawl: Crawl) -> None:

@@ -47,6 +47,7 @@ ROWS_PER_TERM = 50  # most recent articles read per index term
 MAX_CANDIDATES = 50  # stored story candidates compared per article
 NEAR_CANDIDATES = 5  # stored near-duplicate candidates compared exactly per article
 RECENT_ARTICLES = 1000  # articles of this run kept in memory until surely committed
+SQL_VARIABLES = 500  # terms looked up per query
 
 
 @dataclass
@@ -58,7 +59,6 @@ class Recent:
     published: datetime | None
     terms: list[str]
     headline: set[str]
-    norm: float
     keys: list[Any] = field(default_factory=list)  # hash, canonical, buckets it is filed under
 
 
@@ -169,7 +169,7 @@ class DedupPipeline:
             self._run_df.update(set(terms))
             self._run_articles += 1
         item.story_norm = norm
-        self._recent.add(Recent(item.url, fp.signature, published, terms, headline, norm, keys))
+        self._recent.add(Recent(item.url, fp.signature, published, terms, headline, keys))
 
     def _same_text(self, url: str, fp: Fingerprints) -> tuple[str, str] | None:
         for known in self._recent.lookup(("hash", fp.text_hash)):
@@ -244,7 +244,7 @@ class DedupPipeline:
         if not terms:
             return None
         candidates = {
-            r.url: (r.terms, r.headline, r.norm)
+            r.url: (r.terms, r.headline)
             for r in self._recent.articles.values()
             if r.url != url and within(published, r.published, self.story_window)
         }
@@ -252,21 +252,28 @@ class DedupPipeline:
         query_terms = index_terms(seen, idf, 2 * STORY_INDEX_TERMS)
         candidates.update(self._indexed_candidates(query_terms, published, url))
         mine = set(terms)
+        alike = {
+            other: set(other_terms)
+            for other, (other_terms, other_headline) in candidates.items()
+            # Write-ups of one event share at least a name in their headlines, and a term.
+            if headline & other_headline and not mine.isdisjoint(other_terms)
+        }
+        if not alike:
+            return None
+        # Both vectors weighted alike, by what is known now: a norm computed when the other
+        # article was stored used fewer documents, and the score would depend on their order.
+        weights = {**self._term_idf(set().union(*alike.values()) - mine), **idf}
         best, best_score = None, 0.0
-        for other, (other_terms, other_headline, other_norm) in candidates.items():
-            if not headline & other_headline:
-                continue  # write-ups of one event share at least a name in their headlines
-            shared = mine.intersection(other_terms)
-            if not shared or not other_norm:
-                continue
-            score = sum(idf[t] ** 2 for t in shared) / (norm * other_norm)
+        for other, other_terms in alike.items():
+            other_norm = math.sqrt(sum(weights[t] ** 2 for t in other_terms))
+            score = sum(idf[t] ** 2 for t in mine & other_terms) / (norm * other_norm)
             if score > best_score:
                 best, best_score = other, score
         return best if best_score >= self.story_threshold else None
 
     def _indexed_candidates(
         self, terms: list[str], published: datetime | None, url: str
-    ) -> dict[str, tuple[list[str], set[str], float]]:
+    ) -> dict[str, tuple[list[str], set[str]]]:
         """Stored articles in the time window sharing at least two index terms, most first.
 
         One shared term is noise more often than not; two distinctive terms are a lead.
@@ -288,33 +295,41 @@ class DedupPipeline:
             return {}
         placeholders = ", ".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT url, story_terms, title, story_norm FROM articles "
+            f"SELECT url, story_terms, title FROM articles "
             f"WHERE id IN ({placeholders}) AND url != ?",
             (*ids, url),
         ).fetchall()
-        return {
-            row[0]: ((row[1] or "").split(), set(story_terms(row[2], None)), row[3] or 0.0)
-            for row in rows
-        }
+        return {row[0]: ((row[1] or "").split(), set(story_terms(row[2], None))) for row in rows}
 
     def _idf(self, terms: list[str]) -> tuple[dict[str, float], list[str]]:
         """Each term's inverse document frequency, and the terms already stored."""
-        unique = sorted(set(terms))
-        stored: dict[str, int] = {}
-        if unique:
-            placeholders = ", ".join("?" * len(unique))
-            stored.update(
-                self.db.execute(
-                    f"SELECT term, df FROM term_df WHERE term IN ({placeholders})", unique
-                ).fetchall()
-            )
+        stored = self._stored_df(set(terms))
+        return self._term_idf(set(terms), stored), [term for term in terms if stored.get(term)]
+
+    def _term_idf(self, terms: set[str], stored: dict[str, int] | None = None) -> dict[str, float]:
+        """Inverse document frequencies over the stored articles and this run's."""
+        if stored is None:
+            stored = self._stored_df(terms)
         (articles,) = self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()
         total = articles + self._run_articles + 1
-        idf = {
+        return {
             term: math.log((total + 1) / (stored.get(term, 0) + self._run_df[term] + 1)) + 1
-            for term in unique
+            for term in terms
         }
-        return idf, [term for term in terms if stored.get(term)]
+
+    def _stored_df(self, terms: set[str]) -> dict[str, int]:
+        """How many stored articles have each term (0 if none)."""
+        stored: dict[str, int] = {}
+        unique = sorted(terms)
+        for start in range(0, len(unique), SQL_VARIABLES):
+            chunk = unique[start : start + SQL_VARIABLES]
+            placeholders = ", ".join("?" * len(chunk))
+            stored.update(
+                self.db.execute(
+                    f"SELECT term, df FROM term_df WHERE term IN ({placeholders})", chunk
+                ).fetchall()
+            )
+        return stored
 
 
 # Shingles of stored candidate texts, kept for the next articles: copies of one story arrive

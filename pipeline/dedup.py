@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pipeline.db import LOOKUP_CACHE_MB, open_db
+from pipeline.db import open_db
 from pipeline.fingerprint import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
 from pipeline.items import ArticleItem
 from pipeline.urls import FETCHABLE_SCHEMES, normalize_url
@@ -124,7 +124,7 @@ class DedupPipeline:
         return self._db
 
     def open_spider(self) -> None:
-        self._db = open_db(self.db_path, cache_mb=LOOKUP_CACHE_MB)
+        self._db = open_db(self.db_path)
 
     def close_spider(self) -> None:
         if self._db is not None:

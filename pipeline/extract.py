@@ -12,7 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pipeline.items import ArticleItem
-from pipeline.language import detect_language, load_model
 from pipeline.workers import WorkerError, WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
@@ -38,11 +37,6 @@ class ExtractPipeline:
             crawl_workers(crawler),
             min_text_chars=crawler.settings.getint("NEWSMON_MIN_TEXT_CHARS"),
         )
-
-    def open_spider(self) -> None:
-        problem = load_model()
-        if problem:
-            self.stats.set_value("newsmon/language/unavailable", problem)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.body is None:
@@ -78,8 +72,9 @@ class ExtractPipeline:
             item.language = item.entry.language
         else:
             item.status, item.text = "ok", text
-            item.language = detect_language(text) or item.entry.language
+            item.language = result["language"] or item.entry.language
             item.fingerprints = result["fingerprints"]
+            item.text_stems = result["text_stems"]
 
 
 def _date_to_iso(date: str | None) -> str | None:

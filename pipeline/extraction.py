@@ -16,6 +16,8 @@ from trafilatura.utils import load_html
 
 from pipeline.decode import decode_page
 from pipeline.fingerprint import fingerprint
+from pipeline.language import detect_language
+from pipeline.stemming import group_for, stem_text
 
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
 # record in the database, not an error of the crawl.
@@ -51,9 +53,14 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
     if not isinstance(document, Document):
         return None
     text = (document.text or "").strip()
+    language = detect_language(text) if text else None
+    group = group_for(language)
     return {
         "fingerprints": fingerprint(meta.title, text) if text else None,
         "text": text,
+        "language": language,
+        # Stemmed here rather than by the store, in the crawl process.
+        "text_stems": (group, stem_text(text, group)),
         "title": meta.title,
         "author": meta.author,
         "date": meta.date,

@@ -68,6 +68,9 @@ class ArticleItem:
     image: str | None = None
     requested_urls: list[str] = field(default_factory=list)
     fingerprints: Fingerprints | None = None  # of the text, set by extraction
+    # The text's stems for the search index (pipeline.search), by the worker: (stemmer group of
+    # the language it detected, stems).
+    text_stems: tuple[str, str] | None = None
     # Dedup decisions (pipeline.dedup), by URL: the store turns them into ids.
     same_as_url: str | None = None  # the same article, stored under this URL: only a sighting
     duplicate_of_url: str | None = None  # a near-copy of this article

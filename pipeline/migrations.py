@@ -280,3 +280,11 @@ def add_watchlists(db: Database) -> None:
     db.table("matches").create_index(["watchlist_id", "article_id"], unique=True)
     db.table("matches").create_index(["article_id"])
     db.table("matches").create_index(["matched_at"])
+
+
+@migrations()
+def index_new_articles_from_the_store(db: Database) -> None:
+    """New articles are added to ``articles_fts`` by the store, in the same batch, rather than by
+    an insert trigger: FTS5 indexed each trigger's row on its own (three times the cost), and that
+    was a tenth of the crawl process's time. Updates and deletes keep their triggers."""
+    db.execute("DROP TRIGGER IF EXISTS articles_ai")

@@ -43,11 +43,14 @@ class RunLog:
         extension = cls(crawler.settings.get("NEWSMON_DB_PATH"), crawler.stats)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(extension.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(
+            extension.request_reached_downloader, signal=signals.request_reached_downloader
+        )
         return extension
 
-    def request_scheduled(self, request: Request) -> None:
-        """Note when the page phase begins: the first article request."""
+    def request_reached_downloader(self, request: Request) -> None:
+        """Note when the page phase begins: the first article request goes out (robots.txt
+        allowing), not when it is queued."""
         first = self.stats.get_value("newsmon/pages/first_at")
         if first is None and request.meta.get("newsmon_kind") == "article":
             self.stats.set_value("newsmon/pages/first_at", time.time())

@@ -1,9 +1,13 @@
-"""Scheduler queue: requests taken host by host, at a cost that does not grow with the hosts.
+"""Scheduler queue: the highest priority first across hosts, hosts in turn, at a cost that does
+not grow with the hosts.
 
 Scrapy's ``DownloaderAwarePriorityQueue`` (its default) takes the next request from the host with
-the fewest downloads in progress. It finds that host by counting the downloads of every host
-with requests waiting, on every request, and counts every waiting request for ``len``. A run of
-4,700 feeds on as many hosts spent a quarter of the crawl process's time there.
+the fewest downloads in progress, and compares priorities within that host only: a host's pages
+were asked for while other hosts' feeds still waited, so the page phase of a run (and with it
+the extraction workers' full load) began with the first feed read, and was held back for most
+of the run by the crawl's own work on feeds. It also finds its host by counting the downloads of
+every host with requests waiting, on every request, and counts every waiting request for
+``len``: a run of 4,700 feeds on as many hosts spent a quarter of the crawl process's time there.
 """
 
 from __future__ import annotations
@@ -19,32 +23,69 @@ if TYPE_CHECKING:
 
 
 class HostRoundRobinQueue(DownloaderAwarePriorityQueue):
-    """``DownloaderAwarePriorityQueue`` that serves hosts in turn.
+    """``DownloaderAwarePriorityQueue`` that takes the highest priority waiting on any host, and
+    serves hosts in turn.
 
-    The next request comes from the host served longest ago among those with no download in
-    progress; when every waiting host has downloads in progress, from the one with fewest. Hosts
-    busy downloading are at most ``CONCURRENT_REQUESTS``, so a pop looks at that many hosts at
-    most. Within a host, requests keep their priority order.
+    The next request comes from a host with no download in progress: the one with a request of
+    the highest priority waiting (feeds before pages, whatever their host), the one served
+    longest ago among equals. A host busy with its feeds thus does not hold up the pages of idle
+    ones. When every waiting host has downloads in progress, it comes from the least busy host
+    with a request of the highest priority. Hosts busy downloading are at most
+    ``CONCURRENT_REQUESTS``, so a pop looks at that many hosts at most for each priority.
     """
 
     def __init__(self, crawler: Crawler, *args: Any, **kwargs: Any) -> None:
         super().__init__(crawler, *args, **kwargs)
+        if self.pqueues:
+            raise ValueError("HostRoundRobinQueue cannot resume a crawl (JOBDIR)")
         self._downloader_interface = _LeastBusyHost(crawler)
-        self._size = sum(len(queue) for queue in self.pqueues.values())
+        # For each priority, the hosts with requests of that priority waiting (served longest
+        # ago first) and how many.
+        self._waiting: dict[int, dict[str, int]] = {}
+        self._size = 0
 
     def push(self, request: Request) -> None:
         super().push(request)
+        host = self._downloader_interface.get_slot_key(request)
+        hosts = self._waiting.setdefault(request.priority, {})
+        hosts[host] = hosts.get(host, 0) + 1
         self._size += 1
 
     def pop(self) -> Request | None:
-        request = super().pop()
-        if request is not None:
-            self._size -= 1
-            # Scrapy's pop records the host it chose; it goes to the back of the round.
-            host = self._last_selected_slot
-            if host in self.pqueues:
-                self.pqueues[host] = self.pqueues.pop(host)
+        host = self._next_host()
+        if host is None:
+            return None
+        queue = self.pqueues[host]
+        request = queue.pop()
+        assert request is not None
+        if not queue:
+            del self.pqueues[host]
+            queue.close()
+        self._size -= 1
+        for priority, hosts in list(self._waiting.items()):
+            if host not in hosts:
+                continue
+            left = hosts.pop(host) - (priority == request.priority)
+            if left:
+                hosts[host] = left  # to the back of the round
+            elif not hosts:
+                del self._waiting[priority]
         return request
+
+    def peek(self) -> Request | None:
+        host = self._next_host()
+        return None if host is None else self.pqueues[host].peek()
+
+    def _next_host(self) -> str | None:
+        """An idle host with a request of the highest priority, else of a lower one; when no
+        host is idle, the least busy with a request of the highest priority."""
+        least_busy = None
+        for priority in sorted(self._waiting, reverse=True):
+            [(active, host)] = self._downloader_interface.stats(self._waiting[priority])
+            if not active:
+                return host
+            least_busy = least_busy or host
+        return least_busy
 
     def __len__(self) -> int:
         return self._size

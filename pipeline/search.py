@@ -20,14 +20,25 @@ EXCERPT_WORDS = 30
 
 
 def index_article(
-    db: Database, article_id: int, title: str | None, text: str | None, language: str | None
+    db: Database,
+    article_id: int,
+    title: str | None,
+    text: str | None,
+    language: str | None,
+    text_stems: tuple[str, str] | None = None,
 ) -> None:
-    """(Re-)index one article's title and text under its language's stems."""
+    """(Re-)index one article's title and text under its language's stems.
+
+    ``text_stems`` are the text's stems by a stemmer group, if they were made already (by an
+    extraction worker); they are used if that group is the language's.
+    """
     group = group_for(language)
+    if text_stems is None or text_stems[0] != group:
+        text_stems = (group, stem_text(text or "", group))
     db.execute("DELETE FROM articles_search WHERE rowid = ?", (article_id,))
     db.execute(
         "INSERT INTO articles_search (rowid, title, text, stemmer) VALUES (?, ?, ?, ?)",
-        (article_id, stem_text(title or "", group), stem_text(text or "", group), group),
+        (article_id, stem_text(title or "", group), text_stems[1], group),
     )
 
 

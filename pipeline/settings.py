@@ -107,6 +107,8 @@ DOWNLOADER_MIDDLEWARES = {
     "pipeline.known.KnownArticlesMiddleware": 70,
     # After RobotsTxtMiddleware (100), which parses robots.txt first.
     "pipeline.crawldelay.CrawlDelayMiddleware": 110,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "pipeline.metarefresh.HeadMetaRefreshMiddleware": 580,  # where Scrapy's is
     # Sees 3xx responses before RedirectMiddleware (600) follows them.
     "pipeline.guard.RedirectGuardMiddleware": 610,
 }

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
-from pipeline.db import LOOKUP_CACHE_MB, open_db
+from pipeline.db import open_db
 from pipeline.feeds import iso_utc
 from pipeline.items import ArticleItem, FeedItem
 from pipeline.search import index_article
@@ -37,23 +37,6 @@ logger = logging.getLogger(__name__)
 batch_stored = object()
 
 FEED_OK_STATUSES = frozenset({"ok", "no_entries", "not_modified", "unchanged"})
-ARTICLE_COLUMNS = (
-    "url",
-    "canonical_url",
-    "title",
-    "text",
-    "summary",
-    "author",
-    "published",
-    "language",
-    "site_name",
-    "description",
-    "image",
-    "status",
-    "error",
-    "http_status",
-    "fetched_at",
-)
 
 
 class SQLitePipeline:
@@ -107,7 +90,7 @@ class SQLitePipeline:
         return self._db
 
     def open_spider(self) -> None:
-        self._db = open_db(self.db_path, cache_mb=LOOKUP_CACHE_MB)
+        self._db = open_db(self.db_path)
         with self.db.atomic():  # validators of a crawl that did not finish are not to be trusted
             self.db.execute(
                 "UPDATE feeds SET next_etag = NULL, next_last_modified = NULL, "
@@ -300,6 +283,14 @@ class SQLitePipeline:
         existing = self.db.execute(
             "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
         ).fetchone()
+        if existing is not None and item.status != "ok" and existing[1] == "ok":
+            return int(existing[0])
+        fp = item.fingerprints if existing is None or existing[2] is None else None
+        published = item.published or entry.published or iso_utc(time.time())
+        if fp is not None:
+            # What dedup decided goes in with the text: an article row with a long text is
+            # rewritten whole by an UPDATE, and it was written three times.
+            row.update(self._dedup_columns(item, fp, published))
         if existing is None:
             row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()), attempts=1)
             columns = ", ".join(row)
@@ -307,12 +298,14 @@ class SQLitePipeline:
             cursor = self.db.execute(f"INSERT INTO articles ({columns}) VALUES ({values})", row)
             self.stats.inc_value("newsmon/articles/new")
             assert cursor.lastrowid is not None
-            article_id, known_hash = cursor.lastrowid, None
+            article_id = int(cursor.lastrowid)
+            self.db.execute(  # no trigger for this (migrations.index_new_articles_from_the_store)
+                "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+                (article_id, row["title"], row["text"]),
+            )
         else:
-            article_id, status, known_hash = existing
-            if item.status != "ok" and status == "ok":
-                return int(article_id)
-            assignments = ", ".join(f"{name} = :{name}" for name in ARTICLE_COLUMNS)
+            article_id = int(existing[0])
+            assignments = ", ".join(f"{name} = :{name}" for name in row)
             self.db.execute(
                 f"UPDATE articles SET {assignments}, attempts = coalesce(attempts, 0) + 1 "
                 f"WHERE id = :id",
@@ -320,63 +313,55 @@ class SQLitePipeline:
             )
             self.stats.inc_value("newsmon/articles/updated")
         if item.text:
-            index_article(self.db, int(article_id), row["title"], item.text, row["language"])
+            index_article(
+                self.db, article_id, row["title"], item.text, row["language"], item.text_stems
+            )
             self.db.execute(
                 "INSERT OR IGNORE INTO search_queue (article_id) VALUES (?)", (article_id,)
             )
-        if item.fingerprints and known_hash is None:
-            self._index_new_text(int(article_id), item, item.fingerprints)
-        return int(article_id)
+        if fp is not None:
+            self._index_new_text(article_id, item, fp, row, published)
+        return article_id
 
-    def _index_new_text(self, article_id: int, item: ArticleItem, fp: Fingerprints) -> None:
-        """Record what dedup decided for an article that has text for the first time."""
+    def _dedup_columns(self, item: ArticleItem, fp: Fingerprints, published: str) -> dict[str, Any]:
+        """The article's columns from what dedup decided, for an article that has text for the
+        first time; a new story is created for it if it starts one."""
         duplicate_of = self._find_article(item.duplicate_of_url) if item.duplicate_of_url else None
-        self.db.execute(
-            "UPDATE articles SET text_hash = ?, duplicate_of = ?, duplicate_similarity = ?, "
-            "story_terms = ?, story_norm = ? WHERE id = ?",
-            (
-                fp.text_hash,
-                duplicate_of,
-                item.duplicate_similarity if duplicate_of else None,
-                " ".join(fp.story_terms),
-                item.story_norm,
-                article_id,
-            ),
-        )
-        if duplicate_of is None:
+        return {
+            "text_hash": fp.text_hash,
+            "duplicate_of": duplicate_of,
+            "duplicate_similarity": item.duplicate_similarity if duplicate_of else None,
+            "story_terms": " ".join(fp.story_terms),
+            "story_norm": item.story_norm,
+            "story_id": self._story_of(item, published),
+        }
+
+    def _index_new_text(
+        self,
+        article_id: int,
+        item: ArticleItem,
+        fp: Fingerprints,
+        columns: dict[str, Any],
+        published: str,
+    ) -> None:
+        """File an article that has text for the first time for dedup's later lookups, and
+        count it in its story."""
+        if columns["duplicate_of"] is None:
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
                 [(bucket, article_id) for bucket in fp.buckets],
             )
-        published = item.published or item.entry.published or iso_utc(time.time())
-        if fp.story_terms and duplicate_of is None:
-            self.db.conn.executemany(
-                "INSERT INTO term_df (term, df) VALUES (?, 1) "
-                "ON CONFLICT(term) DO UPDATE SET df = df + 1",
-                [(term,) for term in set(fp.story_terms)],
-            )
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO story_index (term, published, article_id) VALUES (?, ?, ?)",
-                [(term, published, article_id) for term in item.story_index_terms],
-            )
-        self._assign_story(article_id, item, published)
-
-    def _assign_story(self, article_id: int, item: ArticleItem, published: str) -> None:
-        story_id = None
-        if item.story_of_url:
-            other = self._find_article(item.story_of_url)
-            if other is not None:
-                (story_id,) = self.db.execute(
-                    "SELECT story_id FROM articles WHERE id = ?", (other,)
-                ).fetchone()
-        if story_id is None:
-            cursor = self.db.execute(
-                "INSERT INTO stories (title, first_seen, last_seen) VALUES (?, ?, ?)",
-                (item.title or item.entry.title, published, published),
-            )
-            story_id = cursor.lastrowid
-            self.stats.inc_value("newsmon/stories/created")
-        self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
+            if fp.story_terms:
+                self.db.conn.executemany(
+                    "INSERT INTO term_df (term, df) VALUES (?, 1) "
+                    "ON CONFLICT(term) DO UPDATE SET df = df + 1",
+                    [(term,) for term in set(fp.story_terms)],
+                )
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO story_index (term, published, article_id) "
+                    "VALUES (?, ?, ?)",
+                    [(term, published, article_id) for term in item.story_index_terms],
+                )
         self.db.execute(
             """
             UPDATE stories SET
@@ -389,8 +374,26 @@ class SQLitePipeline:
                 last_seen = max(last_seen, :published)
             WHERE id = :id
             """,
-            {"id": story_id, "published": published},
+            {"id": columns["story_id"], "published": published},
         )
+
+    def _story_of(self, item: ArticleItem, published: str) -> int:
+        """The story the article joins, or a new one."""
+        if item.story_of_url:
+            other = self._find_article(item.story_of_url)
+            if other is not None:
+                row = self.db.execute(
+                    "SELECT story_id FROM articles WHERE id = ?", (other,)
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    return int(row[0])
+        cursor = self.db.execute(
+            "INSERT INTO stories (title, first_seen, last_seen) VALUES (?, ?, ?)",
+            (item.title or item.entry.title, published, published),
+        )
+        self.stats.inc_value("newsmon/stories/created")
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
 
     def _find_article(self, url: str) -> int | None:
         if url in self._article_ids:

@@ -84,18 +84,31 @@ class FeedSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        for feed in self.feeds:
-            yield Request(
-                feed.url,
-                # A host's feed before its pages (hosts themselves are served in turn:
-                # pipeline.scheduling); the workers parse feeds ahead of pages (``urgent``).
-                priority=FEED_PRIORITY,
-                callback=self.parse_feed,
-                errback=self.feed_failed,
-                cb_kwargs={"feed": feed},
-                dont_filter=True,
-                meta={"newsmon_kind": "feed", "handle_httpstatus_list": [304]},
-            )
+        """Every feed, scheduled at once.
+
+        Scrapy reads ``start()`` only as fast as the downloader has room, so the pages of the
+        first feeds read would go out while later feeds are not even scheduled yet. Scheduled,
+        feeds go before any page (``FEED_PRIORITY``, and ``pipeline.scheduling``): the pages
+        come after, with every extraction worker busy from the first.
+        """
+        assert self.crawler.engine is not None
+        requests = [self.feed_request(feed) for feed in self.feeds]
+        for request in requests[:-1]:
+            self.crawler.engine.crawl(request)
+        for request in requests[-1:]:  # start() is an async generator, and ends with it
+            yield request
+
+    def feed_request(self, feed: FeedSource) -> Request:
+        return Request(
+            feed.url,
+            # The workers parse feeds ahead of pages (``urgent``), too.
+            priority=FEED_PRIORITY,
+            callback=self.parse_feed,
+            errback=self.feed_failed,
+            cb_kwargs={"feed": feed},
+            dont_filter=True,
+            meta={"newsmon_kind": "feed", "handle_httpstatus_list": [304]},
+        )
 
     async def parse_feed(self, response: Response, feed: FeedSource) -> AsyncIterator[Any]:
         item = FeedItem(

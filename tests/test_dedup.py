@@ -216,7 +216,7 @@ def test_a_story_does_not_depend_on_the_order_of_arrival(tmp_path: Path, first: 
     run(page_item(first, published=published[first]))
     run(page_item(second, published=published[second]))
     run.close()
-    stories = dict(query(db, "select url, story_id from articles"))
+    stories = {row[0]: row[1] for row in query(db, "select url, story_id from articles")}
     assert stories[f"{BASE}/news/{first}"] == stories[f"{BASE}/news/{second}"]
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import py3langid
 import pytest
 from scrapy.utils.test import get_crawler
 
-from pipeline import language
 from pipeline.extract import ExtractPipeline
 from pipeline.extraction import extract_article
 from pipeline.items import ArticleItem, Entry
 from pipeline.language import detect_language
+from pipeline.stemming import group_for, stem_text
 from pipeline.workers import WorkerPool
 from tests.conftest import fixture_bytes
 
@@ -53,11 +52,25 @@ def test_cyrillic_pages(name: str, language: str, phrase: str) -> None:
     result = extract_article(page(name), f"{BASE}/news/{name}")
     assert result is not None
     assert phrase in result["text"]
-    assert detect_language(result["text"]) == language
+    assert result["language"] == language
+    group = group_for(language)
+    assert result["text_stems"] == (group, stem_text(result["text"], group))
 
 
-def test_language_detection() -> None:
-    assert detect_language("Мужчины призывного возраста пытаются выехать из страны.") == "ru"
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Мужчины призывного возраста пытаются выехать из страны.", "ru"),
+        ("Қазақстан шекарасында кезек ұзарды. Ресейден келгендер саны өсті.", "kk"),
+        ("Одеські порти відновили відвантаження зерна.", "uk"),
+        ("Queues grow at the Kazakh border\x03 as men leave\ufffe Russia.\ud800", "en"),
+        ("בירושלים נפתח היום כנס בינלאומי על מים", "he"),  # CLD2 says "iw"
+        ("12345 — 67 890", None),
+        ("", None),
+    ],
+)
+def test_language_detection(text: str, language: str | None) -> None:
+    assert detect_language(text) == language
 
 
 def make_pipeline(min_text_chars: int = 200) -> ExtractPipeline:
@@ -110,17 +123,3 @@ def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
     assert result.body is None
     assert result.language == "uk"
     assert result.text and "Порти Одеської області" in result.text
-
-
-def test_a_language_model_that_cannot_load_turns_detection_off(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def full_disk(text: str) -> tuple[str, float]:
-        raise OSError(27, "File too large")
-
-    monkeypatch.setattr(py3langid, "classify", full_disk)
-    assert language.load_model() == "OSError: [Errno 27] File too large"
-    assert language.detect_language("Мужчины призывного возраста") is None
-    monkeypatch.undo()
-    assert language.load_model() is None
-    assert language.detect_language("Мужчины призывного возраста пытаются выехать.") == "ru"

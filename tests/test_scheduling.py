@@ -69,6 +69,28 @@ def test_a_host_keeps_its_requests_in_priority_order() -> None:
     assert pop_all(queue) == ["http://a/feed", "http://b/page", "http://a/page"]
 
 
+def test_feeds_go_before_pages_whatever_their_host() -> None:
+    queue, _ = make_queue()
+    push(queue, "http://a/page1", "http://a/page2", "http://b/page")
+    push(queue, "http://c/feed", "http://d/feed", priority=10)
+    assert queue.peek().url == "http://c/feed"  # type: ignore[union-attr]
+    assert pop_all(queue) == [
+        "http://c/feed", "http://d/feed", "http://a/page1", "http://b/page", "http://a/page2"
+    ]  # fmt: skip
+
+
+def test_a_host_busy_with_its_feeds_does_not_hold_up_idle_hosts() -> None:
+    queue, downloader = make_queue()
+    push(queue, "http://a/feed1", "http://a/feed2", priority=10)
+    push(queue, "http://b/page", "http://c/page")
+    downloader.downloading("a", 1)
+    assert queue.pop().url == "http://b/page"  # type: ignore[union-attr]
+    downloader.downloading("c", 2)
+    # Every host busy: the least busy with a feed waiting.
+    assert pop_all(queue) == ["http://a/feed1", "http://a/feed2", "http://c/page"]
+    assert len(queue) == 0
+
+
 def test_peek_shows_the_next_request_without_taking_it() -> None:
     queue, _ = make_queue()
     push(queue, "http://a/1", "http://b/1")

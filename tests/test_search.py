@@ -6,7 +6,7 @@ import pytest
 from sqlite_utils import Database
 
 from pipeline.query import All, Any, QueryError, Term, compile_query, parse
-from pipeline.search import find
+from pipeline.search import find, index_article
 from pipeline.stemming import group_for, stem, stem_text, stem_ukrainian, words
 
 
@@ -127,3 +127,17 @@ def test_search_filters_and_results(indexed_db: Database) -> None:
 
 def test_text_as_stems() -> None:
     assert stem_text("Borders, borders!", "english") == "border border"
+
+
+def test_stems_made_by_the_worker_are_used_if_the_language_is_the_same(
+    indexed_db: Database,
+) -> None:
+    text = "Очереди на границах выросли"
+    made = ("russian", "ворчер")  # not the text's stems: shows which were indexed
+    index_article(indexed_db, 1, "Queues", text, "ru", made)
+    assert ids(indexed_db, "ворчер") == {1}
+    assert ids(indexed_db, "границы") == {2}
+    # The store settled on another language (the feed's): the text is stemmed for that one.
+    index_article(indexed_db, 1, "Queues", text, "en", made)
+    assert ids(indexed_db, "ворчер") == set()
+    assert ids(indexed_db, "границы") == {1, 2}

@@ -144,6 +144,22 @@ def test_full_text_search_follows_inserts_and_updates(db_path: Path) -> None:
     assert found == [(1,)]
 
 
+def test_new_articles_are_indexed_by_the_store_in_its_batch(db_path: Path) -> None:
+    store = make_store(db_path, batch_size=3)
+    store.process_item(article(f"{BASE}/a", text="Queues at the Kazakh border. " * 10))
+    store.process_item(article(f"{BASE}/b", status="fetch_failed:503"))
+    store.process_item(article(f"{BASE}/c", text="Grain shipments resumed in Odesa. " * 10))
+    store.process_item(article(f"{BASE}/b", text="Mobilisation and the border. " * 10))
+    store.close_spider()
+    match = "select rowid from articles_fts where articles_fts match '{}' order by rowid"
+    assert rows(db_path, match.format("border")) == [(1,), (2,)]
+    assert rows(db_path, match.format("odesa")) == [(3,)]
+    triggers = "select name from sqlite_master where type = 'trigger' and tbl_name = 'articles'"
+    assert "articles_ai" not in {name for (name,) in rows(db_path, triggers)}
+    # The index agrees with the articles table, row for row (FTS5 checks it).
+    rows(db_path, "insert into articles_fts (articles_fts, rank) values ('integrity-check', 1)")
+
+
 def test_failed_write_stops_the_crawl_and_keeps_what_was_stored(db_path: Path) -> None:
     closed: list[str] = []
     stats = MemoryStatsCollector(get_crawler())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import traceback
 import zlib
 from email.utils import parsedate_to_datetime
 
@@ -20,6 +21,22 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, Timeo
 
 from pipeline.guard import RefusedRequest
 from pipeline.known import KnownArticle
+
+
+def release_frames(error: BaseException) -> None:
+    """Clear the local variables of the frames that an exception and its causes keep alive.
+
+    A failure keeps the frames it was raised through, with their locals: Scrapy's stopped
+    decompression of a gzip bomb kept the 32 MiB (``DOWNLOAD_MAXSIZE``) it had produced to the
+    end of the crawl. An errback needs the exception, not the frames.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
 
 
 def failure_status(error: BaseException) -> tuple[str, int | None]:

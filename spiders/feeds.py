@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.failures import describe, failure_status, retry_after
+from pipeline.failures import describe, failure_status, release_frames, retry_after
 from pipeline.feedlist import FeedSource, load_feed_list
 from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed
 from pipeline.feedstate import FeedNotDue
@@ -276,7 +276,11 @@ class FeedSpider(Spider):
 
 
 def _error_of(failure: Failure) -> BaseException:
-    return failure.value if failure.value is not None else RuntimeError("unknown failure")
+    """The failure's exception, without the frames' variables it kept alive."""
+    if failure.value is None:
+        return RuntimeError("unknown failure")
+    release_frames(failure.value)
+    return failure.value
 
 
 def parse_feed_response(response: Response, max_entries: int = 500) -> ParsedFeed:

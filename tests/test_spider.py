@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
@@ -213,6 +215,32 @@ def test_failed_article_is_kept_with_its_reason() -> None:
     assert (item.status, item.http_status) == ("fetch_failed:404", 404)
     assert item.url == f"{BASE}/status/404"
     assert item.entry.title == "T"
+
+
+class Decompressed:
+    """Stands for the bytes a stopped decompression produced."""
+
+
+def test_a_failed_article_does_not_keep_what_the_failure_s_frames_held() -> None:
+    held: list[weakref.ref[Decompressed]] = []
+
+    def decompress() -> None:
+        output = Decompressed()
+        held.append(weakref.ref(output))
+        raise ValueError("exceeded DOWNLOAD_MAXSIZE")
+
+    request = article_request(f"{BASE}/fault/bomb/gzip")
+    try:
+        try:
+            decompress()
+        except ValueError as exc:
+            raise IgnoreRequest("Ignored response: its body exceeded size limits") from exc
+    except IgnoreRequest as exc:
+        failure = failure_for(request, exc)
+    assert held[0]() is not None  # the frame of decompress() holds it
+    (item,) = FeedSpider().article_failed(failure)
+    assert item.status == "fetch_failed:too_large"
+    assert held[0]() is None  # freed at once, not at the next full garbage collection
 
 
 def test_refused_article_and_failed_feed() -> None:

@@ -1,3 +1,16 @@
-from pipeline.cli import cli
+"""The ``newsmon`` command, also run as ``python -m pipeline``."""
 
-cli()
+from __future__ import annotations
+
+
+def main() -> None:
+    # Imported here: the extraction workers are started with multiprocessing's "spawn", which
+    # imports the program's main script again in each of them, and the command line's libraries
+    # (Scrapy, sqlite-utils, lxml: 27 MB) would then be loaded into every worker.
+    from pipeline.cli import cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -28,8 +28,6 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from scrapy import signals
-
 from pipeline.memory import data_bytes, libc, map_large_buffers_apart, release_free_memory, rss_mb
 
 if TYPE_CHECKING:
@@ -377,6 +375,10 @@ def crawl_workers(crawler: Crawler) -> WorkerPool:
     Built from the settings on first use, started when the spider opens and stopped when it
     closes. Calls get the extraction time budget unless they give their own.
     """
+    # Not imported with the module: worker processes import it too, and Scrapy would add 22 MB
+    # to each of them.
+    from scrapy import signals
+
     pool = _CRAWL_WORKERS.get(crawler)
     if pool is None:
         settings = crawler.settings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -37,7 +39,12 @@ def behave(kind: str) -> str:
         _kept.append(b"x" * int(kind.split()[1]) * 1024 * 1024)
     if kind.startswith("sleep"):
         time.sleep(float(kind.split()[1]))
+    if kind == "crawl libraries":
+        return " ".join(sorted(CRAWL_LIBRARIES & sys.modules.keys()))
     return f"{kind} in {os.getpid()}"
+
+
+CRAWL_LIBRARIES = {"scrapy", "twisted", "sqlite_utils", "click"}
 
 
 def alive(pid: int) -> bool:
@@ -168,3 +175,11 @@ def test_urgent_calls_go_ahead_of_waiting_ones() -> None:
     finally:
         pool.close()
     assert finished == ["sleep 0.5", "feed", "page"]
+
+
+def test_workers_do_not_load_the_crawl_s_libraries(pool: WorkerPool) -> None:
+    assert run(pool, "crawl libraries") == ""  # 22 MB of Scrapy alone, in every worker
+    # The newsmon command's module, which "spawn" imports again in each worker, loads none either.
+    probe = "import sys, pipeline.__main__; print(sorted({} & sys.modules.keys()))"
+    command = [sys.executable, "-c", probe.format(sorted(CRAWL_LIBRARIES))]
+    assert subprocess.run(command, capture_output=True, text=True, check=True).stdout == "[]\n"

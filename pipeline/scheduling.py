@@ -79,12 +79,13 @@ class HostRoundRobinQueue(DownloaderAwarePriorityQueue):
     def _next_host(self) -> str | None:
         """An idle host with a request of the highest priority, else of a lower one; when no
         host is idle, the least busy with a request of the highest priority."""
-        least_busy = None
+        least_busy: str | None = None
         for priority in sorted(self._waiting, reverse=True):
             [(active, host)] = self._downloader_interface.stats(self._waiting[priority])
             if not active:
                 return host
-            least_busy = least_busy or host
+            if least_busy is None:
+                least_busy = host
         return least_busy
 
     def __len__(self) -> int:

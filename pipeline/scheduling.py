@@ -3,9 +3,8 @@ not grow with the hosts.
 
 Scrapy's ``DownloaderAwarePriorityQueue`` (its default) takes the next request from the host with
 the fewest downloads in progress, and compares priorities within that host only: a host's pages
-were asked for while other hosts' feeds still waited, so the page phase of a run (and with it
-the extraction workers' full load) began with the first feed read, and was held back for most
-of the run by the crawl's own work on feeds. It also finds its host by counting the downloads of
+were asked for while other hosts' feeds still waited, so a run's pages and its feeds were mixed
+from the first seconds. It also finds its host by counting the downloads of
 every host with requests waiting, on every request, and counts every waiting request for
 ``len``: a run of 4,700 feeds on as many hosts spent a quarter of the crawl process's time there.
 """

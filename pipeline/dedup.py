@@ -303,8 +303,9 @@ class DedupPipeline:
 
     def _idf(self, terms: list[str]) -> tuple[dict[str, float], list[str]]:
         """Each term's inverse document frequency, and the terms already stored."""
-        stored = self._stored_df(set(terms))
-        return self._term_idf(set(terms), stored), [term for term in terms if stored.get(term)]
+        unique = set(terms)
+        stored = self._stored_df(unique)
+        return self._term_idf(unique, stored), [term for term in terms if stored.get(term)]
 
     def _term_idf(self, terms: set[str], stored: dict[str, int] | None = None) -> dict[str, float]:
         """Inverse document frequencies over the stored articles and this run's."""

@@ -25,7 +25,7 @@ NEWSMON_MAX_URL_CHARS = 2048
 NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored as status "no_text"
 NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
 NEWSMON_EXTRACT_TASKS_PER_WORKER = 2000  # restart a worker after this many pages and feeds
-NEWSMON_WORKER_MAX_RSS_MB = 150  # ... or once its resident memory is above this (idle: 56 MB)
+NEWSMON_WORKER_MAX_RSS_MB = 150  # ... or once its resident memory is above this (idle: 59 MB)
 NEWSMON_EXTRACT_TIMEOUT = 20.0  # seconds per page; then the worker is killed and replaced
 NEWSMON_EXTRACT_MEMORY_MB = 512  # memory per page on top of a worker's own; 0: no limit
 NEWSMON_FEED_PARSE_TIMEOUT = 60.0  # seconds per feed, parsed in a worker process
@@ -131,7 +131,7 @@ EXTENSIONS = {
 # too, instead of holding up the end of the run.
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
-# Hosts are served in turn, as by Scrapy's default queue, but without counting every waiting
+# Feeds before pages whatever their host, hosts served in turn, without counting every waiting
 # host's downloads for every request (pipeline.scheduling).
 SCHEDULER_PRIORITY_QUEUE = "pipeline.scheduling.HostRoundRobinQueue"
 

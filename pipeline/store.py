@@ -320,7 +320,9 @@ class SQLitePipeline:
                 "INSERT OR IGNORE INTO search_queue (article_id) VALUES (?)", (article_id,)
             )
         if fp is not None:
-            self._index_new_text(article_id, item, fp, row, published)
+            self._index_new_text(
+                article_id, item, fp, row["duplicate_of"], row["story_id"], published
+            )
         return article_id
 
     def _dedup_columns(self, item: ArticleItem, fp: Fingerprints, published: str) -> dict[str, Any]:
@@ -341,12 +343,13 @@ class SQLitePipeline:
         article_id: int,
         item: ArticleItem,
         fp: Fingerprints,
-        columns: dict[str, Any],
+        duplicate_of: int | None,
+        story_id: int,
         published: str,
     ) -> None:
         """File an article that has text for the first time for dedup's later lookups, and
         count it in its story."""
-        if columns["duplicate_of"] is None:
+        if duplicate_of is None:
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
                 [(bucket, article_id) for bucket in fp.buckets],
@@ -374,7 +377,7 @@ class SQLitePipeline:
                 last_seen = max(last_seen, :published)
             WHERE id = :id
             """,
-            {"id": columns["story_id"], "published": published},
+            {"id": story_id, "published": published},
         )
 
     def _story_of(self, item: ArticleItem, published: str) -> int:

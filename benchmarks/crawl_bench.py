@@ -153,6 +153,8 @@ def crawl_figures(db: Path) -> dict[str, Any]:
         "urls": urls,
         "reactor_max_lag_ms": stats.get("newsmon/reactor/max_lag_ms"),
         "reactor_stalls_over_100ms": stats.get("newsmon/reactor/stalls_over_100ms"),
+        "garbage_collection_seconds": stats.get("newsmon/gc/seconds"),
+        "full_garbage_collections": stats.get("newsmon/gc/collections/generation_2"),
         "page_phase_seconds": page_phase(stats),
     }
 

@@ -43,7 +43,9 @@ class ExtractPipeline:
             return item
         body, item.body = item.body, None  # the page is not needed after extraction
         try:
-            result = await self.pool.run("extract", body, item.content_type, item.url)
+            result = await self.pool.run(
+                "extract", body, item.content_type, item.url, not item.entry.published
+            )
         except WorkerError as exc:  # one page's failure, not the crawl's
             logger.warning("Extraction of %s: %s: %s", item.url, exc.status, exc)
             item.status, item.error = exc.status, str(exc)

@@ -37,17 +37,22 @@ def extractor_options() -> Extractor:
     return Extractor(output_format="python", comments=False, tables=True, fast=True)
 
 
-def extract_page(body: bytes, content_type: str | None, url: str) -> dict[str, Any] | None:
+def extract_page(
+    body: bytes, content_type: str | None, url: str, read_date: bool = True
+) -> dict[str, Any] | None:
     """``extract_article`` on a page as downloaded: decoded here, in the worker."""
-    return extract_article(decode_page(body, content_type), url)
+    return extract_article(decode_page(body, content_type), url, read_date)
 
 
-def extract_article(html: str, url: str) -> dict[str, Any] | None:
-    """Extract body text and metadata from a decoded HTML page; None when there is nothing."""
+def extract_article(html: str, url: str, read_date: bool = True) -> dict[str, Any] | None:
+    """Extract body text and metadata from a decoded HTML page; None when there is nothing.
+
+    ``read_date``: False when the feed dated the article already, whose date wins.
+    """
     tree = load_html(html)
     if tree is None:
         return None
-    meta = page_metadata(tree)
+    meta = page_metadata(tree, read_date)
     # trafilatura works on a copy of a tree it is given, so the page is parsed only once.
     document = trafilatura.bare_extraction(tree, url=url, options=extractor_options())
     if not isinstance(document, Document):
@@ -71,7 +76,7 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
     }
 
 
-def page_metadata(tree: HtmlElement) -> Document:
+def page_metadata(tree: HtmlElement, read_date: bool = True) -> Document:
     """Title, author, date, site name, description, canonical URL and image of a page.
 
     ``trafilatura.extract_metadata`` without what newsmon does not store (categories, tags,
@@ -79,7 +84,7 @@ def page_metadata(tree: HtmlElement) -> Document:
     JSON-LD name no author, that search took a third of the extraction time, and on such corpus
     pages half of what it found was not a person ("REUTERS", "Jdadmin", "The Russian; Syrian defense
     ministries"). The feed's author fills in. Dates are read from the markup only, without
-    dateparser (a third of the time): the feed's date wins anyway.
+    dateparser (a third of the time), and only when asked: the feed's date wins.
     """
     metadata = trafilatura_metadata.examine_meta(tree)
     if metadata.author and " " not in metadata.author:
@@ -90,7 +95,8 @@ def page_metadata(tree: HtmlElement) -> Document:
         metadata.title = trafilatura_metadata.extract_title(tree)
     if not metadata.url:
         metadata.url = trafilatura_metadata.extract_url(tree)
-    metadata.date = find_date(tree, **{**_date_params(), "url": metadata.url})
+    if read_date:
+        metadata.date = find_date(tree, **{**_date_params(), "url": metadata.url})
     if not metadata.sitename:
         metadata.sitename = trafilatura_metadata.extract_sitename(tree)
     if metadata.sitename:

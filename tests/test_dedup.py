@@ -46,6 +46,8 @@ def test_minhash_buckets_are_stable_and_shared_by_near_copies() -> None:
 
 
 def test_shingle_hashes_compare_as_the_shingles_do() -> None:
+    from pipeline.fingerprint import minhash_signature
+
     text = " ".join(f"word{i} filler{i % 7}" for i in range(300))
     copy = "LONDON (Wire) - " + text[: len(text) // 2] + " Reporting by Wire staff"
     other = " ".join(f"other{i}" for i in range(100)) + " word1 filler1 word2 filler2"
@@ -53,7 +55,10 @@ def test_shingle_hashes_compare_as_the_shingles_do() -> None:
         assert hashed_jaccard(shingle_hashes(a), shingle_hashes(b)) == pytest.approx(
             jaccard(shingles(a), shingles(b))
         )
-    assert fingerprint("Title", copy).shingle_hashes == shingle_hashes(copy)
+    for sample in (copy, "Очереди на границе с Казахстаном растут: мужчины уезжают.", "", "one"):
+        prints = fingerprint("Title", sample)  # hashed its own, faster way
+        assert prints.shingle_hashes == shingle_hashes(sample)
+        assert prints.signature == minhash_signature(shingles(sample))
 
 
 def test_story_terms_meet_across_scripts_and_inflections() -> None:

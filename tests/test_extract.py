@@ -106,6 +106,24 @@ def test_feed_date_wins_over_the_page_date() -> None:
     assert item.published == "2022-09-25T08:30:00Z"
 
 
+def test_the_page_date_is_read_only_for_an_undated_entry() -> None:
+    assert extract_article(page("en-border.html"), BASE, read_date=False)["date"] is None  # type: ignore[index]
+    pipeline = make_pipeline()
+    pipeline.pool.start()
+    dated, undated = fetched("en-border.html"), fetched("en-border.html")
+    undated.entry.published = None
+
+    async def process(item: ArticleItem) -> ArticleItem:
+        result: ArticleItem = await pipeline.process_item(item)
+        return result
+
+    try:
+        assert asyncio.run(process(dated)).published == "2022-09-25T08:30:00Z"
+        assert asyncio.run(process(undated)).published == "2022-09-25T00:00:00Z"
+    finally:
+        pipeline.pool.close()
+
+
 def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
     pipeline = make_pipeline()
     pipeline.pool.start()

@@ -42,14 +42,32 @@ def pop_all(queue: HostRoundRobinQueue) -> list[str]:
     return popped
 
 
-def test_hosts_are_served_in_turn_and_requests_counted() -> None:
+def test_the_host_with_most_waiting_goes_first_equals_in_turn() -> None:
     queue, _ = make_queue()
     push(queue, "http://a/1", "http://a/2", "http://a/3", "http://b/1", "http://b/2", "http://c/1")
     assert len(queue) == 6
     assert queue.pop().url == "http://a/1"  # type: ignore[union-attr]
     assert len(queue) == 5
-    assert pop_all(queue) == ["http://b/1", "http://c/1", "http://a/2", "http://b/2", "http://a/3"]
+    # b and a have two each now; a was served last.
+    assert pop_all(queue) == ["http://b/1", "http://a/2", "http://c/1", "http://b/2", "http://a/3"]
     assert len(queue) == 0
+
+
+def test_a_site_with_many_pages_is_asked_whenever_it_is_idle() -> None:
+    queue, downloader = make_queue()
+    push(queue, *(f"http://small{i}/page" for i in range(100)))
+    push(queue, *(f"http://big/{i}" for i in range(5)))
+    order = []
+    for _ in range(10):
+        request = queue.pop()
+        assert request is not None
+        order.append(request.url)
+        host = urlsplit(request.url).hostname or ""
+        downloader.downloading(host, 1)  # busy until the next pop but one
+        if len(order) > 1:
+            downloader.downloading(urlsplit(order[-2]).hostname or "", 0)
+    assert order[:8:2] == [f"http://big/{i}" for i in range(4)]
+    assert "http://big/4" not in order  # with one page left, it waits its turn among equals
 
 
 def test_a_host_with_downloads_in_progress_waits_for_idle_ones() -> None:

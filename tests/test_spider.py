@@ -134,10 +134,12 @@ def test_huge_titles_are_truncated() -> None:
     assert entry.title == "x" * 19 + "…"
 
 
-def test_article_pages_have_a_shorter_download_timeout_than_feeds() -> None:
+def test_article_pages_have_lower_download_limits_than_feeds() -> None:
     settings = {
         "DOWNLOAD_TIMEOUT": 30,
         "NEWSMON_ARTICLE_TIMEOUT": 15,
+        "DOWNLOAD_MAXSIZE": 32 * 2**20,
+        "NEWSMON_ARTICLE_MAXSIZE": 8 * 2**20,
         "NEWSMON_FEEDS": [BASE],
         "NEWSMON_FETCH_ARTICLES": True,
         "NEWSMON_MAX_URL_CHARS": 2048,
@@ -147,12 +149,18 @@ def test_article_pages_have_a_shorter_download_timeout_than_feeds() -> None:
     entry = Entry(feed_url=f"{BASE}/f", link=f"{BASE}/a", title="T")
     (request,) = spider.follow_entry(entry)
     assert isinstance(request, Request)
-    assert request.meta["download_timeout"] == 15
-    shorter = {**settings, "DOWNLOAD_TIMEOUT": 5}  # a crawl's own lower limit stays lower
-    spider = FeedSpider.from_crawler(get_crawler(FeedSpider, shorter))
+    assert (request.meta["download_timeout"], request.meta["download_maxsize"]) == (15, 8 * 2**20)
+    # A crawl's own lower limit stays lower; 0 is no limit, as in Scrapy.
+    lower = {**settings, "DOWNLOAD_TIMEOUT": 5, "DOWNLOAD_MAXSIZE": 2**20}
+    spider = FeedSpider.from_crawler(get_crawler(FeedSpider, lower))
     (request,) = spider.follow_entry(entry)
     assert isinstance(request, Request)
-    assert request.meta["download_timeout"] == 5
+    assert (request.meta["download_timeout"], request.meta["download_maxsize"]) == (5, 2**20)
+    unlimited = {**settings, "DOWNLOAD_MAXSIZE": 0}
+    spider = FeedSpider.from_crawler(get_crawler(FeedSpider, unlimited))
+    (request,) = spider.follow_entry(entry)
+    assert isinstance(request, Request)
+    assert request.meta["download_maxsize"] == 8 * 2**20
 
 
 def article_request(url: str) -> Request:

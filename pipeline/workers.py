@@ -5,19 +5,25 @@ busy for ever would hold its worker for ever, and a worker that dies breaks the 
 Here each worker is a process of its own with a pipe, awaited from asyncio without blocking the
 reactor: a call that overruns its time budget has its worker killed and replaced, a worker that
 dies (out of memory, a crash in C code) is replaced, and every worker is replaced after a number
-of calls, since long-lived extraction processes grow. Callers wait for an idle worker, so no
-more pages are handed out than there are workers to extract them (back-pressure).
+of calls, since long-lived extraction processes grow. A busy worker is handed its next call
+before it finishes the one it is on, so that it goes on at once instead of waiting for a busy
+reactor to read its reply; beyond that callers wait, so no more pages are handed out than two
+per worker (back-pressure).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import importlib
 import logging
 import multiprocessing
 import os
 import resource
 import signal
+import socket
+import struct
+import termios
 import threading
 import time
 from collections import deque
@@ -41,6 +47,9 @@ PR_SET_NAME = 15
 SEND_INLINE_BYTES = 1024 * 1024  # larger inputs are written to the worker from a thread
 RSS_CHECK_CALLS = 10  # a worker's resident memory is read after every this many calls
 STARTUP_SECONDS = 120  # for a new worker to import its libraries, on the busiest machine
+# A busy worker's next call is written only if the socket takes it without blocking; the kernel
+# caps this at net.core.wmem_max (commonly 208 KiB, so larger pages then wait for an idle worker).
+SEND_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 class WorkerError(Exception):
@@ -96,6 +105,9 @@ class _Worker:
     ready: bool = False
     attached: bool = False  # its replies are read by the event loop
     call: _Call | None = None  # the call it is running
+    next: _Call | None = None  # sent while it was busy: the call it runs next
+    sending: bool = False  # a large input is being written from a thread
+    started: float = 0.0  # when it began its call
     deadline: asyncio.TimerHandle | None = None
 
 
@@ -225,20 +237,47 @@ class WorkerPool:
         return await call.result
 
     def _dispatch(self) -> None:
-        while self._idle and self._queue:
-            call = self._queue.popleft()
+        while self._queue:
+            call = self._queue[0]
             if call.result.done():
-                continue  # its caller is gone
-            self._send(self._idle.popleft(), call)
+                self._queue.popleft()  # its caller is gone
+                continue
+            if self._idle:
+                self._queue.popleft()
+                self._send(self._idle.popleft(), call)
+            elif worker := self._busy_worker_for(call):
+                self._queue.popleft()
+                worker.next = call
+                try:
+                    worker.conn.send(call.args)  # into the socket's buffer: does not block
+                except OSError as exc:
+                    self._sent(worker, exc)
+            else:
+                return
+
+    def _busy_worker_for(self, call: _Call) -> _Worker | None:
+        """The busy worker that began its call first, of those that may be handed ``call``
+        now: one next call each, none to a worker due for replacement after its call, and
+        only what its socket takes without blocking the reactor."""
+        size = _payload_bytes(call.args) * 21 // 20 + 4096  # and the kernel's own bookkeeping
+        fitting = [
+            worker
+            for worker in self._workers.values()
+            if worker.call is not None
+            and worker.next is None
+            and not worker.sending
+            and not (self.calls_per_worker and worker.calls + 1 >= self.calls_per_worker)
+            and _send_room(worker.conn) >= size
+        ]
+        return min(fitting, key=lambda worker: worker.started, default=None)
 
     def _send(self, worker: _Worker, call: _Call) -> None:
-        worker.call = call
+        self._begin(worker, call)
         assert self._loop is not None
-        loop = self._loop
-        worker.deadline = loop.call_later(call.timeout, self._overran, worker)
         if _payload_bytes(call.args) >= SEND_INLINE_BYTES:
             # Megabytes: written from a thread, so the reactor goes on meanwhile.
-            sending = loop.run_in_executor(None, worker.conn.send, call.args)
+            worker.sending = True
+            sending = self._loop.run_in_executor(None, worker.conn.send, call.args)
             sending.add_done_callback(lambda done: self._sent(worker, done.exception()))
             return
         try:
@@ -246,7 +285,14 @@ class WorkerPool:
         except OSError as exc:
             self._sent(worker, exc)
 
+    def _begin(self, worker: _Worker, call: _Call) -> None:
+        """Note that ``worker`` is running ``call`` now, and start its time budget."""
+        assert self._loop is not None
+        worker.call, worker.started = call, time.monotonic()
+        worker.deadline = self._loop.call_later(call.timeout, self._overran, worker)
+
     def _sent(self, worker: _Worker, error: BaseException | None) -> None:
+        worker.sending = False
         if error is not None and worker.call is not None:  # the worker is gone
             worker.process.join(1)
             self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
@@ -276,9 +322,13 @@ class WorkerPool:
                 call.result.set_exception(CallFailed(value))
         if kind == "memory" or self._worn_out(worker):
             self._replace(worker, None)
+            return
+        if worker.next is not None:
+            call, worker.next = worker.next, None
+            self._begin(worker, call)  # the worker has started on it already
         else:
             self._idle.append(worker)
-            self._dispatch()
+        self._dispatch()
 
     def _overran(self, worker: _Worker) -> None:
         if worker.call is None:  # still starting
@@ -296,8 +346,10 @@ class WorkerPool:
         return rss_mb(worker.process.pid) > self.max_rss_mb
 
     def _fail(self, worker: _Worker, error: WorkerError) -> None:
-        """Fail the worker's call; a worker that died before it was ready fails a queued call,
-        so that a worker that cannot start does not leave callers waiting for ever."""
+        """Fail the worker's call, and put the call it would have run next back at the head of
+        the queue; a worker that died before it was ready fails a queued call, so that a worker
+        that cannot start does not leave callers waiting for ever."""
+        self._requeue_next(worker)
         call, worker.call = worker.call, None
         if call is None and not worker.ready:
             while self._queue and call is None:
@@ -307,16 +359,26 @@ class WorkerPool:
         if call is not None and not call.result.done():
             call.result.set_exception(error)
 
+    def _requeue_next(self, worker: _Worker) -> None:
+        if worker.next is not None:
+            self._queue.appendleft(worker.next)
+            worker.next = None
+
     def _replace(self, worker: _Worker, error: WorkerError | None) -> None:
+        # A worker replaced after its last call may have begun the next one: stopped, and the
+        # call run again by another worker.
+        kill = error is not None or worker.next is not None
         if error is not None:
             self._fail(worker, error)
-        self._stop(worker, kill=error is not None)
+        self._requeue_next(worker)
+        self._stop(worker, kill=kill)
         if not self._closed:
             self.replaced += 1
             self._spawn()
 
     def _spawn(self) -> None:
         ours, theirs = self._context.Pipe()
+        _enlarge_send_buffer(ours)
         process = self._context.Process(
             target=_worker_main,
             args=(theirs, os.getpid(), self.memory_mb, self.target, self.name),
@@ -356,6 +418,22 @@ class WorkerPool:
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join(1)
+
+
+def _enlarge_send_buffer(conn: Connection) -> None:
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+
+def _send_room(conn: Connection) -> int:
+    """Bytes the socket of ``conn`` takes without blocking: its send buffer less what is in it."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+    except OSError:
+        return 0
+    return int(size) - int(struct.unpack("i", queued)[0])
 
 
 def _how_it_ended(exitcode: int | None) -> str:

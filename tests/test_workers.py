@@ -39,6 +39,8 @@ def behave(kind: str) -> str:
         _kept.append(b"x" * int(kind.split()[1]) * 1024 * 1024)
     if kind.startswith("sleep"):
         time.sleep(float(kind.split()[1]))
+    if kind == "started":
+        return f"started {time.time()}"
     if kind == "crawl libraries":
         return " ".join(sorted(CRAWL_LIBRARIES & sys.modules.keys()))
     return f"{kind} in {os.getpid()}"
@@ -167,14 +169,62 @@ def test_urgent_calls_go_ahead_of_waiting_ones() -> None:
     async def calls() -> None:
         busy = asyncio.create_task(call("sleep 0.5"))
         await asyncio.sleep(0.1)  # the worker has taken the first call
-        await asyncio.gather(busy, call("page"), call("feed", urgent=True))
+        await asyncio.gather(busy, call("page 1"), call("page 2"), call("feed", urgent=True))
 
     try:
         run(pool, "ok")  # the worker has started
         asyncio.run(calls())
     finally:
         pool.close()
-    assert finished == ["sleep 0.5", "feed", "page"]
+    # Page 1 was handed to the busy worker as its next call already.
+    assert finished == ["sleep 0.5", "page 1", "feed", "page 2"]
+
+
+def test_a_busy_worker_goes_on_to_its_next_call_while_the_reactor_is_busy() -> None:
+    pool = WorkerPool(behave, 1, timeout=10)
+    pool.start()
+
+    async def calls() -> list[str]:
+        first = asyncio.ensure_future(pool.run("sleep 0.3"))
+        second = asyncio.ensure_future(pool.run("started"))
+        await asyncio.sleep(0.05)  # both handed out
+        time.sleep(1.0)  # noqa: ASYNC251 (the event loop held up, as by a busy reactor)
+        return [await first, await second]
+
+    try:
+        run(pool, "ok")  # the worker has started
+        started = time.time()
+        _, second = asyncio.run(calls())
+    finally:
+        pool.close()
+    # It began the second call when it finished the first, not once the loop was free again.
+    assert float(second.split()[1]) - started < 0.8
+
+
+def test_a_call_handed_to_a_worker_that_then_fails_runs_in_another(pool: WorkerPool) -> None:
+    async def calls(first: str) -> list[str | BaseException]:
+        results = await asyncio.gather(pool.run(first), pool.run("ok"), return_exceptions=True)
+        return list(results)
+
+    (before,) = pool.pids
+    died, after_death = asyncio.run(calls("crash"))
+    assert isinstance(died, WorkerDied)
+    assert isinstance(after_death, str) and after_death.startswith("ok in ")
+    assert int(after_death.rsplit(" ", 1)[1]) != before
+    overran, after_timeout = asyncio.run(calls("hang"))
+    assert isinstance(overran, CallTimeout)
+    assert isinstance(after_timeout, str) and after_timeout.startswith("ok in ")
+
+
+def test_workers_due_for_replacement_are_handed_no_next_call(pool: WorkerPool) -> None:
+    async def calls() -> list[str]:
+        return list(await asyncio.gather(*(pool.run("sleep 0.05") for _ in range(6))))
+
+    results = asyncio.run(calls())
+    by_worker = [result.rsplit(" ", 1)[1] for result in results]
+    # Three calls each (calls_per_worker), and no call made twice.
+    assert [by_worker.count(pid) for pid in dict.fromkeys(by_worker)] == [3, 3]
+    assert pool.replaced == 2
 
 
 def test_workers_do_not_load_the_crawl_s_libraries(pool: WorkerPool) -> None:

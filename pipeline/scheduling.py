@@ -66,11 +66,9 @@ class HostRoundRobinQueue(DownloaderAwarePriorityQueue):
             queue.close()
         self._size -= 1
         self._count(request.priority, host, -1)
-        for priority, by_count in self._by_count.items():  # served: to the back everywhere
-            if priority != request.priority and (count := self._waiting[priority].get(host)):
-                hosts = by_count[count]
-                del hosts[host]
-                hosts[host] = None
+        for priority, waiting in self._waiting.items():  # served: to the back everywhere
+            if priority != request.priority and host in waiting:
+                self._count(priority, host, 0)
         return request
 
     def peek(self) -> Request | None:
@@ -78,8 +76,8 @@ class HostRoundRobinQueue(DownloaderAwarePriorityQueue):
         return None if host is None else self.pqueues[host].peek()
 
     def _count(self, priority: int, host: str, change: int) -> None:
-        """Count a request of ``priority`` in or out; a host that changes count goes to the back
-        of the hosts with its new count."""
+        """Count a request of ``priority`` in or out (``change`` 1 or -1): the host goes to the
+        back of the hosts with its new count; with a ``change`` of 0, only to the back."""
         waiting = self._waiting.setdefault(priority, {})
         by_count = self._by_count.setdefault(priority, {})
         before = waiting.get(host, 0)
@@ -101,14 +99,13 @@ class HostRoundRobinQueue(DownloaderAwarePriorityQueue):
         """An idle host with a request of the highest priority, else of a lower one; when no
         host is idle, the least busy with a request of the highest priority."""
         least_busy: tuple[int, str] | None = None
-        for priority in sorted(self._waiting, reverse=True):
+        for rank, priority in enumerate(sorted(self._waiting, reverse=True)):
             by_count = self._by_count[priority]
-            top = least_busy is None
             for count in sorted(by_count, reverse=True):
                 [(active, host)] = self._downloader_interface.stats(by_count[count])
                 if not active:
                     return host
-                if top and (least_busy is None or active < least_busy[0]):
+                if rank == 0 and (least_busy is None or active < least_busy[0]):
                     least_busy = (active, host)
         return None if least_busy is None else least_busy[1]
 

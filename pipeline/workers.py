@@ -27,7 +27,8 @@ import termios
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -248,10 +249,7 @@ class WorkerPool:
             elif worker := self._busy_worker_for(call):
                 self._queue.popleft()
                 worker.next = call
-                try:
-                    worker.conn.send(call.args)  # into the socket's buffer: does not block
-                except OSError as exc:
-                    self._sent(worker, exc)
+                self._write(worker, call.args)  # into the socket's buffer: does not block
             else:
                 return
 
@@ -280,8 +278,11 @@ class WorkerPool:
             sending = self._loop.run_in_executor(None, worker.conn.send, call.args)
             sending.add_done_callback(lambda done: self._sent(worker, done.exception()))
             return
+        self._write(worker, call.args)  # the worker is idle, reading: written at once
+
+    def _write(self, worker: _Worker, args: tuple[Any, ...]) -> None:
         try:
-            worker.conn.send(call.args)  # the worker is idle, reading: written at once
+            worker.conn.send(args)
         except OSError as exc:
             self._sent(worker, exc)
 
@@ -370,7 +371,8 @@ class WorkerPool:
         kill = error is not None or worker.next is not None
         if error is not None:
             self._fail(worker, error)
-        self._requeue_next(worker)
+        else:
+            self._requeue_next(worker)
         self._stop(worker, kill=kill)
         if not self._closed:
             self.replaced += 1
@@ -420,17 +422,27 @@ class WorkerPool:
             worker.process.join(1)
 
 
+@contextmanager
+def _socket_of(conn: Connection) -> Iterator[socket.socket]:
+    """The socket under ``conn``, borrowed: not closed afterwards."""
+    sock = socket.socket(fileno=conn.fileno())
+    try:
+        yield sock
+    finally:
+        sock.detach()
+
+
 def _enlarge_send_buffer(conn: Connection) -> None:
-    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+    with _socket_of(conn) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
 
 def _send_room(conn: Connection) -> int:
     """Bytes the socket of ``conn`` takes without blocking: its send buffer less what is in it."""
     try:
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        with _socket_of(conn) as sock:
             size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
-            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+            queued = fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0" * 4)
     except OSError:
         return 0
     return int(size) - int(struct.unpack("i", queued)[0])

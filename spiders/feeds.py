@@ -52,8 +52,9 @@ class FeedSpider(Spider):
         self.max_url_chars = max_url_chars
         self.max_title_chars = max_title_chars
         self.fetch_articles = fetch_articles
-        self.article_timeout = article_timeout
-        self.article_maxsize = article_maxsize
+        # Scrapy's per-request limits for article pages (none given: the crawl's own).
+        limits = {"download_timeout": article_timeout, "download_maxsize": article_maxsize}
+        self.article_limits = {key: value for key, value in limits.items() if value}
         self._requested: set[str] = set()
         # Feeds are parsed in the crawl's worker processes with a time budget when it has them
         # (a hostile feed can keep feedparser's regexes busy for minutes), else in a thread.
@@ -216,9 +217,7 @@ class FeedSpider(Spider):
             errback=self.article_failed,
             cb_kwargs={"entry": entry},
             dont_filter=True,  # repeats are folded above, with their sightings kept
-            meta={"newsmon_kind": "article"}
-            | ({"download_timeout": self.article_timeout} if self.article_timeout else {})
-            | ({"download_maxsize": self.article_maxsize} if self.article_maxsize else {}),
+            meta={"newsmon_kind": "article", **self.article_limits},
         )
 
     def parse_article(self, response: Response, entry: Entry) -> Iterator[ArticleItem]:

@@ -19,11 +19,11 @@ from pathlib import Path
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from pipeline.db import open_db
-from pipeline.dedup import DedupPipeline
-from pipeline.fingerprint import fingerprint
+from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem, Entry
-from pipeline.store import SQLitePipeline
+from pipeline.pipelines.dedup import DedupPipeline
+from pipeline.pipelines.store import SQLitePipeline
+from pipeline.text.fingerprints import fingerprint
 
 VOCABULARY = [f"w{i:05d}" for i in range(20_000)]
 START = datetime(2024, 1, 1, tzinfo=UTC)

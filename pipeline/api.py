@@ -18,18 +18,18 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlite_utils import Database
 
-from pipeline import export as export_rows
-from pipeline import search as search_index
-from pipeline import watchlists
-from pipeline.addresses import parse_networks
-from pipeline.db import ensure_writable, open_db
-from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
-from pipeline.feeds import iso_utc
-from pipeline.lock import DatabaseLock
-from pipeline.memory import map_large_buffers_apart
-from pipeline.query import QueryError
+from pipeline.db import export as export_rows
+from pipeline.db.connection import ensure_writable, open_db
+from pipeline.db.lock import DatabaseLock
+from pipeline.net.addresses import parse_networks
+from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
+from pipeline.parsing.feed_entries import iso_utc
+from pipeline.parsing.feed_lists import FeedListError, FeedSource, load_feed_list
+from pipeline.search import index as search_index
+from pipeline.search import watchlists
+from pipeline.search.query_language import QueryError
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
-from pipeline.urls import FETCHABLE_SCHEMES, scheme_of
+from pipeline.workers.memory import map_large_buffers_apart
 from spiders.discover import DiscoverSpider, FoundFeed
 
 METADATA_TEMPLATE = Path(__file__).parent / "datasette" / "metadata.json"
@@ -264,7 +264,7 @@ def last_run(db_path: str | Path) -> dict[str, Any] | None:
 def search(
     db_path: str | Path, query: str, limit: int = 20, languages: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
-    """Articles matching ``query`` (pipeline.query syntax, stemmed), best first."""
+    """Articles matching ``query`` (pipeline.search.query_language syntax, stemmed), best first."""
     with _existing_db(db_path) as db:
         try:
             return search_index.find(db, query, limit=limit, languages=languages)

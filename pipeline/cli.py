@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from pipeline import __version__, api
-from pipeline.db import DatabaseError
-from pipeline.feedlist import FeedListError, FeedSource
-from pipeline.lock import CrawlLocked
+from pipeline.db.connection import DatabaseError
+from pipeline.db.lock import CrawlLocked
+from pipeline.parsing.feed_lists import FeedListError, FeedSource
 
 EX_TEMPFAIL = 75  # sysexits.h: try again later (another crawl holds the database)
 

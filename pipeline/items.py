@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.fingerprint import Fingerprints
+from pipeline.text.fingerprints import Fingerprints
 
 
 @dataclass
@@ -68,10 +68,10 @@ class ArticleItem:
     image: str | None = None
     requested_urls: list[str] = field(default_factory=list)
     fingerprints: Fingerprints | None = None  # of the text, set by extraction
-    # The text's stems for the search index (pipeline.search), by the worker: (stemmer group of
+    # The text's stems for the search index (pipeline.search.index), by the worker: (stemmer group of
     # the language it detected, stems).
     text_stems: tuple[str, str] | None = None
-    # Dedup decisions (pipeline.dedup), by URL: the store turns them into ids.
+    # Dedup decisions (pipeline.pipelines.dedup), by URL: the store turns them into ids.
     same_as_url: str | None = None  # the same article, stored under this URL: only a sighting
     duplicate_of_url: str | None = None  # a near-copy of this article
     duplicate_similarity: float | None = None

@@ -94,8 +94,8 @@ RETRY_EXCEPTIONS = [
 
 # Only http(s) is ever fetched: no local files, data: URLs, FTP or S3.
 DOWNLOAD_HANDLERS = {
-    "http": "pipeline.http.HTTPDownloadHandler",
-    "https": "pipeline.http.HTTPDownloadHandler",
+    "http": "pipeline.download_handler.HTTPDownloadHandler",
+    "https": "pipeline.download_handler.HTTPDownloadHandler",
     "file": None,
     "data": None,
     "ftp": None,
@@ -107,29 +107,29 @@ TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt, so that a refused host never even gets a robots.txt request.
-    "pipeline.guard.AddressGuardMiddleware": 50,
-    "pipeline.feedstate.FeedStateMiddleware": 60,
-    "pipeline.known.KnownArticlesMiddleware": 70,
+    "pipeline.downloadermiddlewares.addressguard.AddressGuardMiddleware": 50,
+    "pipeline.downloadermiddlewares.feedschedule.FeedStateMiddleware": 60,
+    "pipeline.downloadermiddlewares.knownarticles.KnownArticlesMiddleware": 70,
     # After RobotsTxtMiddleware (100), which parses robots.txt first.
-    "pipeline.crawldelay.CrawlDelayMiddleware": 110,
+    "pipeline.downloadermiddlewares.crawldelay.CrawlDelayMiddleware": 110,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "pipeline.metarefresh.HeadMetaRefreshMiddleware": 580,  # where Scrapy's is
+    "pipeline.downloadermiddlewares.metarefresh.HeadMetaRefreshMiddleware": 580,  # where Scrapy's is
     # Sees 3xx responses before RedirectMiddleware (600) follows them.
-    "pipeline.guard.RedirectGuardMiddleware": 610,
+    "pipeline.downloadermiddlewares.addressguard.RedirectGuardMiddleware": 610,
 }
 ITEM_PIPELINES = {
-    "pipeline.extract.ExtractPipeline": 300,
-    "pipeline.dedup.DedupPipeline": 400,
-    "pipeline.store.SQLitePipeline": 800,
+    "pipeline.pipelines.extraction.ExtractPipeline": 300,
+    "pipeline.pipelines.dedup.DedupPipeline": 400,
+    "pipeline.pipelines.store.SQLitePipeline": 800,
 }
 EXTENSIONS = {
-    "pipeline.lock.CrawlLock": 0,
+    "pipeline.db.lock.CrawlLock": 0,
     # LoopLag reports on spider_closed before RunLog records the stats.
-    "pipeline.looplag.LoopLag": 400,
-    "pipeline.gcpolicy.GarbageCollectionPolicy": 410,
-    "pipeline.watch.WatchlistMatcher": 450,
-    "pipeline.runlog.RunLog": 500,
-    "pipeline.progress.Progress": 600,
+    "pipeline.extensions.looplag.LoopLag": 400,
+    "pipeline.extensions.gcpolicy.GarbageCollectionPolicy": 410,
+    "pipeline.extensions.watchlistmatcher.WatchlistMatcher": 450,
+    "pipeline.extensions.runlog.RunLog": 500,
+    "pipeline.extensions.progress.Progress": 600,
 }
 
 # A host's pages are requested in the order their feeds listed them (Scrapy's default is last
@@ -138,8 +138,8 @@ EXTENSIONS = {
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 # Feeds before pages whatever their host, the host with the most pages waiting first, without
-# counting every waiting host's downloads for every request (pipeline.scheduling).
-SCHEDULER_PRIORITY_QUEUE = "pipeline.scheduling.HostRoundRobinQueue"
+# counting every waiting host's downloads for every request (pipeline.priority_queue).
+SCHEDULER_PRIORITY_QUEUE = "pipeline.priority_queue.HostRoundRobinQueue"
 
 # Downloaded pages may wait for a free extraction worker up to this many bytes (Scrapy: 5 MB).
 # More keeps downloads going further ahead of extraction, so that a slow server is asked

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.feeds import FeedParseError
+from pipeline.parsing.feed_entries import FeedParseError
 from spiders.feeds import parse_feed_response
 
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ class DiscoverSpider(Spider):
     custom_settings = {  # noqa: RUF012 (Scrapy's own convention)
         "ITEM_PIPELINES": {},
         "EXTENSIONS": {},
-        "DOWNLOADER_MIDDLEWARES": {"pipeline.guard.AddressGuardMiddleware": 50},
+        "DOWNLOADER_MIDDLEWARES": {
+            "pipeline.downloadermiddlewares.addressguard.AddressGuardMiddleware": 50
+        },
         "LOG_LEVEL": "WARNING",
     }
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.failures import describe, failure_status, release_frames, retry_after
-from pipeline.feedlist import FeedSource, load_feed_list
-from pipeline.feeds import FeedParseError, ParsedFeed, iso_utc, parse_feed
-from pipeline.feedstate import FeedNotDue
+from pipeline.downloadermiddlewares.feedschedule import FeedNotDue
 from pipeline.items import ArticleItem, Entry, FeedItem
-from pipeline.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
-from pipeline.workers import CallTimeout, WorkerError, WorkerPool, crawl_workers
+from pipeline.net.failures import describe, failure_status, release_frames, retry_after
+from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
+from pipeline.parsing.feed_entries import FeedParseError, ParsedFeed, iso_utc, parse_feed
+from pipeline.parsing.feed_lists import FeedSource, load_feed_list
+from pipeline.workers.pool import CallTimeout, WorkerError, WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
     from typing import Self
@@ -97,7 +97,7 @@ class FeedSpider(Spider):
 
         Scrapy reads ``start()`` only as fast as the downloader has room, so the pages of the
         first feeds read would go out while later feeds are not even scheduled yet. Scheduled,
-        feeds go before any page (``FEED_PRIORITY``, and ``pipeline.scheduling``): the pages
+        feeds go before any page (``FEED_PRIORITY``, and ``pipeline.priority_queue``): the pages
         come after, with every extraction worker busy from the first.
         """
         assert self.crawler.engine is not None

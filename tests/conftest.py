@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from pipeline.db import open_db
+from pipeline.db.connection import open_db
 from pipeline.demo import FEEDS as DEMO_FEEDS
-from pipeline.search import index_article
+from pipeline.search.index import index_article
 from tests.mockserver import MockServer, fill_placeholders
 
 ROOT = Path(__file__).resolve().parent.parent

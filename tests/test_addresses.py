@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from scrapy.utils.test import get_crawler
 
-from pipeline.addresses import AddressPolicy, parse_networks
-from pipeline.guard import AddressGuardMiddleware, resolve_host, scheme_problem
+from pipeline.downloadermiddlewares.addressguard import (
+    AddressGuardMiddleware,
+    resolve_host,
+    scheme_problem,
+)
+from pipeline.net.addresses import AddressPolicy, parse_networks
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.export import parse_since
+from pipeline.db.export import parse_since
 from tests.conftest import FAST, ROOT, SITE, Crawl, run_newsmon
 from tests.mockserver import MockServer
 
@@ -170,7 +170,7 @@ def test_feeds_add_discovers_remove_and_export(site: MockServer, tmp_path: Path)
     exported = runner.invoke(cli, ["feeds", "export", "--db", db]).output
     opml = tmp_path / "exported.opml"
     opml.write_text(exported)
-    from pipeline.feedlist import load_feed_list
+    from pipeline.parsing.feed_lists import load_feed_list
 
     feeds = load_feed_list(opml)
     assert [(f.url, f.category) for f in feeds] == [

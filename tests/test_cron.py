@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.lock import CrawlLocked, DatabaseLock
-from pipeline.store import FeedSchedule
+from pipeline.db.lock import CrawlLocked, DatabaseLock
+from pipeline.pipelines.store import FeedSchedule
 from tests.conftest import FAST, ROOT, SITE, SITE_FEEDS, run_newsmon
 from tests.mockserver import MockServer
 
@@ -115,7 +115,7 @@ def test_second_crawl_on_the_same_database_exits_75(tmp_path: Path) -> None:
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
     script = (
-        "from pipeline.lock import DatabaseLock; import time; "
+        "from pipeline.db.lock import DatabaseLock; import time; "
         f"lock = DatabaseLock({str(db)!r}); lock.acquire(); print('locked', flush=True); "
         "time.sleep(60)"
     )

@@ -20,9 +20,9 @@ from lxml import etree
 
 from pipeline.api import DATASETTE_SETTINGS, datasette_metadata, serve_command
 from pipeline.datasette.plugin import draw_chart, sanitise
-from pipeline.db import open_db
-from pipeline.search import index_article
-from pipeline.watchlists import Watchlist, sync
+from pipeline.db.connection import open_db
+from pipeline.search.index import index_article
+from pipeline.search.watchlists import Watchlist, sync
 from tests.conftest import Crawl
 
 
@@ -86,7 +86,7 @@ def test_table_search_and_saved_queries(crawl: Crawl) -> None:
 
 def test_every_table_and_column_is_described() -> None:
     tables = datasette_metadata("news")["databases"]["news"]["tables"]
-    from pipeline.migrations import migrations  # noqa: F401 (the schema the metadata describes)
+    from pipeline.db.migrations import migrations  # noqa: F401 (the schema the metadata describes)
 
     for table in ("articles", "feeds", "entries", "crawl_runs"):
         assert tables[table]["description"]

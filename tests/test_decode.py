@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.decode import decode_page
+from pipeline.parsing.decoding import decode_page
 
 RUSSIAN = "Мужчины призывного возраста пытаются выехать из страны после объявления мобилизации. "
 FRENCH = "Les élèves étaient très fâchés à côté de l'école où ça s'était passé. "

@@ -8,10 +8,12 @@ import pytest
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from pipeline.db import open_db
-from pipeline.dedup import DedupPipeline, sane_canonical
-from pipeline.extraction import extract_article
-from pipeline.fingerprint import (
+from pipeline.db.connection import open_db
+from pipeline.items import ArticleItem, Entry
+from pipeline.parsing.articles import extract_article
+from pipeline.pipelines.dedup import DedupPipeline, sane_canonical
+from pipeline.pipelines.store import SQLitePipeline
+from pipeline.text.fingerprints import (
     fingerprint,
     hashed_jaccard,
     jaccard,
@@ -21,8 +23,6 @@ from pipeline.fingerprint import (
     story_terms,
     text_hash,
 )
-from pipeline.items import ArticleItem, Entry
-from pipeline.store import SQLitePipeline
 from tests.conftest import fixture_bytes
 
 BASE = "http://news.test"
@@ -35,7 +35,7 @@ def test_text_hash_ignores_spacing_and_case() -> None:
 
 
 def test_minhash_buckets_are_stable_and_shared_by_near_copies() -> None:
-    from pipeline.fingerprint import minhash_signature
+    from pipeline.text.fingerprints import minhash_signature
 
     text = " ".join(f"word{i} filler{i % 7}" for i in range(300))
     copy = "LONDON (Wire) - " + text + " Reporting by Wire staff"
@@ -46,7 +46,7 @@ def test_minhash_buckets_are_stable_and_shared_by_near_copies() -> None:
 
 
 def test_shingle_hashes_compare_as_the_shingles_do() -> None:
-    from pipeline.fingerprint import minhash_signature
+    from pipeline.text.fingerprints import minhash_signature
 
     text = " ".join(f"word{i} filler{i % 7}" for i in range(300))
     copy = "LONDON (Wire) - " + text[: len(text) // 2] + " Reporting by Wire staff"

@@ -7,12 +7,12 @@ import asyncio
 import pytest
 from scrapy.utils.test import get_crawler
 
-from pipeline.extract import ExtractPipeline
-from pipeline.extraction import extract_article
 from pipeline.items import ArticleItem, Entry
-from pipeline.language import detect_language
-from pipeline.stemming import group_for, stem_text
-from pipeline.workers import WorkerPool
+from pipeline.parsing.articles import extract_article
+from pipeline.pipelines.extraction import ExtractPipeline
+from pipeline.text.language import detect_language
+from pipeline.text.stemming import group_for, stem_text
+from pipeline.workers.pool import WorkerPool
 from tests.conftest import fixture_bytes
 
 BASE = "http://news.test"
@@ -77,7 +77,9 @@ def make_pipeline(min_text_chars: int = 200) -> ExtractPipeline:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pool = WorkerPool("pipeline.tasks:run", 1, timeout=20)  # started by the tests that use it
+    pool = WorkerPool(
+        "pipeline.workers.crawl_tasks:run", 1, timeout=20
+    )  # started by the tests that use it
     return ExtractPipeline(crawler.stats, pool, min_text_chars=min_text_chars)
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.feedlist import FeedListError, FeedSource, load_feed_list
+from pipeline.parsing.feed_lists import FeedListError, FeedSource, load_feed_list
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.feeds import FeedParseError, html_to_text, parse_feed
+from pipeline.parsing.feed_entries import FeedParseError, html_to_text, parse_feed
 from tests.conftest import fixture_bytes
 
 BASE = "http://news.test"

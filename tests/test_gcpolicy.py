@@ -6,7 +6,7 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
-from pipeline.gcpolicy import GarbageCollectionPolicy
+from pipeline.extensions.gcpolicy import GarbageCollectionPolicy
 
 
 def policy(threshold: object) -> GarbageCollectionPolicy:

@@ -12,7 +12,7 @@ from scrapy.utils.reactor import install_reactor
 from scrapy.utils.test import get_crawler
 
 install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-from pipeline.http import HTTPDownloadHandler
+from pipeline.download_handler import HTTPDownloadHandler
 
 crawler = get_crawler(
     settings_dict={"TWISTED_REACTOR_ENABLED": True, "NEWSMON_IDLE_CONNECTION_SECONDS": 3}
@@ -27,4 +27,4 @@ def test_idle_connections_are_kept_for_newsmon_seconds_not_twisted_minutes() -> 
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) == 3
-    assert settings.DOWNLOAD_HANDLERS["https"] == "pipeline.http.HTTPDownloadHandler"
+    assert settings.DOWNLOAD_HANDLERS["https"] == "pipeline.download_handler.HTTPDownloadHandler"

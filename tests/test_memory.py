@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from pipeline.memory import rss_mb
+from pipeline.workers.memory import rss_mb
 
 # Run in a child process: the setting is process-wide and glibc's threshold only ever rises.
 PROBE = """
 import ctypes, sys
-from pipeline.memory import libc, map_large_buffers_apart
+from pipeline.workers.memory import libc, map_large_buffers_apart
 
 class Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (

@@ -7,7 +7,7 @@ from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from pipeline.metarefresh import HEAD_BYTES, HeadMetaRefreshMiddleware
+from pipeline.downloadermiddlewares.metarefresh import HEAD_BYTES, HeadMetaRefreshMiddleware
 
 URL = "http://news.test/news/old.html"
 FILLER = "<p>" + "Слово " * (2 * HEAD_BYTES // 10) + "</p>"  # 11 bytes a word

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.db import open_db
-from pipeline.migrations import migrations
-from pipeline.search import find
+from pipeline.db.connection import open_db
+from pipeline.db.migrations import migrations
+from pipeline.search.index import find
 
 EXPECTED_COLUMNS = {
     "feeds": {"id", "url", "title", "site_url", "last_status", "last_error", "last_fetched_at"},
@@ -42,7 +42,7 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
 def test_database_in_unwritable_place_gets_a_clear_error(tmp_path: Path) -> None:
     import pytest
 
-    from pipeline.db import DatabaseError
+    from pipeline.db.connection import DatabaseError
 
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipeline.runlog import run_summary
+from pipeline.extensions.runlog import run_summary
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from scrapy import Request
 from scrapy.squeues import FifoMemoryQueue
 from scrapy.utils.test import get_crawler
 
-from pipeline.scheduling import HostRoundRobinQueue
+from pipeline.priority_queue import HostRoundRobinQueue
 
 
 class Downloader:

@@ -13,11 +13,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from pipeline.decode import decode_page
-from pipeline.feedlist import FeedSource
-from pipeline.guard import RefusedRequest
+from pipeline.downloadermiddlewares.addressguard import RefusedRequest
 from pipeline.items import ArticleItem, Entry, FeedItem
-from pipeline.workers import WorkerPool
+from pipeline.parsing.decoding import decode_page
+from pipeline.parsing.feed_lists import FeedSource
+from pipeline.workers.pool import WorkerPool
 from spiders.feeds import FeedSpider
 from tests.conftest import fixture_bytes
 
@@ -116,7 +116,7 @@ def test_a_feed_that_keeps_the_parser_busy_is_stopped_and_recorded() -> None:
 
 def test_feeds_are_parsed_in_a_worker_process() -> None:
     spider = FeedSpider()
-    spider.parser = WorkerPool("pipeline.tasks:run", 1, timeout=30)
+    spider.parser = WorkerPool("pipeline.workers.crawl_tasks:run", 1, timeout=30)
     spider.parser.start()
     try:
         output = run_feed(spider, "russian.xml")

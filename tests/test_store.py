@@ -8,9 +8,9 @@ import pytest
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from pipeline.db import open_db
+from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem, Entry, FeedItem
-from pipeline.store import SQLitePipeline
+from pipeline.pipelines.store import SQLitePipeline
 
 BASE = "http://news.test"
 FEED = f"{BASE}/feeds/world.rss"

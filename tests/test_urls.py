@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.urls import normalize_url
+from pipeline.net.urls import normalize_url
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ import pytest
 from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
-from pipeline.db import open_db
+from pipeline.db.connection import open_db
 from pipeline.demo import EXAMPLE_WATCHLISTS
-from pipeline.search import index_article
-from pipeline.watch import WatchlistMatcher
-from pipeline.watchlists import (
+from pipeline.extensions.watchlistmatcher import WatchlistMatcher
+from pipeline.search.index import index_article
+from pipeline.search.watchlists import (
     Watchlist,
     WatchlistError,
     load,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.workers import (
+from pipeline.workers.pool import (
     RSS_CHECK_CALLS,
     CallFailed,
     CallTimeout,

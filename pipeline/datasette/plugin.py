@@ -1,6 +1,6 @@
 """datasette hooks: stemmed search in SQL, Atom feeds of queries, readable article text, a chart.
 
-- ``newsmon_query(q)``: the FTS5 expression of a newsmon query (``pipeline.query``), for
+- ``newsmon_query(q)``: the FTS5 expression of a newsmon query (``pipeline.search.query_language``), for
   ``articles_search MATCH newsmon_query(:q)`` in saved queries.
 - ``.atom``: any query returning ``atom_id``, ``atom_title`` and ``atom_updated`` (optional
   ``atom_link``, ``atom_content`` as plain text, ``atom_content_html`` which is sanitised,
@@ -23,8 +23,8 @@ from lxml import etree
 from lxml_html_clean import Cleaner
 from markupsafe import Markup, escape
 
-from pipeline.query import QueryError, compile_query
-from pipeline.stemming import words
+from pipeline.search.query_language import QueryError, compile_query
+from pipeline.text.stemming import words
 
 PLUGIN = "newsmon"  # the distribution name, under which datasette serves static/
 ATOM = "http://www.w3.org/2005/Atom"

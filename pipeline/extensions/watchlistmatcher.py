@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from pipeline import watchlists
-from pipeline.db import open_db
-from pipeline.store import batch_stored
+from pipeline.db.connection import open_db
+from pipeline.pipelines.store import batch_stored
+from pipeline.search import watchlists
 
 if TYPE_CHECKING:
     from typing import Self

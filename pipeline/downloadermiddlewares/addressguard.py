@@ -16,8 +16,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
-from pipeline.addresses import AddressPolicy
-from pipeline.urls import FETCHABLE_SCHEMES
+from pipeline.net.addresses import AddressPolicy
+from pipeline.net.urls import FETCHABLE_SCHEMES
 
 if TYPE_CHECKING:
     from typing import Self

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from pipeline.urls import FETCHABLE_SCHEMES, scheme_of
+from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 
 
 class FeedListError(ValueError):

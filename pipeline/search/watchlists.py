@@ -8,7 +8,7 @@
     feeds = ["https://example.org/feed.xml"]   # optional: feed URLs or titles
     sites = ["example.org"]           # optional: article hosts (subdomains included)
 
-The query language is ``pipeline.query``'s. A watchlist that is new or whose definition changed
+The query language is ``pipeline.search.query_language``'s. A watchlist that is new or whose definition changed
 is run over every article already stored (backfill); after that, each crawl matches the
 articles it indexes. ``new_matches`` returns the matches not shown before and marks them seen.
 """
@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from pipeline.feeds import iso_utc
-from pipeline.query import QueryError, parse
-from pipeline.search import find
+from pipeline.parsing.feed_entries import iso_utc
+from pipeline.search.index import find
+from pipeline.search.query_language import QueryError, parse
 
 WATCHLISTS_FILE = "watchlists.toml"
 # Articles matched per query while draining the queue: bounds the SQL statement's size.

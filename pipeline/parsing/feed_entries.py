@@ -21,8 +21,8 @@ import feedparser
 import lxml.html
 from feedparser.datetimes import _parse_date
 
-from pipeline.charsets import SAMPLE_CHARS, detect_charset, looks_like_mojibake
 from pipeline.items import Entry
+from pipeline.parsing.charsets import SAMPLE_CHARS, detect_charset, looks_like_mojibake
 
 GZIP_MAGIC = b"\x1f\x8b"
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)

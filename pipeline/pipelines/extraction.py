@@ -3,7 +3,7 @@
 trafilatura is CPU-bound. Running it on the reactor thread would stall every download for the
 duration of each extraction, so pages are sent to a pool of worker processes and awaited: the
 reactor keeps downloading while both cores extract. Each page has a time and memory budget
-(``pipeline.workers``); a page that exceeds it is recorded with the reason and the crawl goes on.
+(``pipeline.workers.pool``); a page that exceeds it is recorded with the reason and the crawl goes on.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pipeline.items import ArticleItem
-from pipeline.workers import WorkerError, WorkerPool, crawl_workers
+from pipeline.workers.pool import WorkerError, WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
     from typing import Self

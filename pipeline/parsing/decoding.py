@@ -6,7 +6,7 @@ import codecs
 
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
-from pipeline.charsets import detect_charset, looks_like_mojibake
+from pipeline.parsing.charsets import detect_charset, looks_like_mojibake
 
 # Share of undecodable characters above which the declared charset is distrusted.
 _MAX_REPLACEMENT_SHARE = 0.001

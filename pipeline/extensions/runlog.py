@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from pipeline.db import open_db
-from pipeline.feeds import iso_utc
+from pipeline.db.connection import open_db
+from pipeline.parsing.feed_entries import iso_utc
 
 if TYPE_CHECKING:
     from typing import Self

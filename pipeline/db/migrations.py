@@ -230,9 +230,9 @@ def reindex_fts_only_when_text_changes(db: Database) -> None:
 
 @migrations()
 def add_stemmed_search(db: Database) -> None:
-    """Search by stems in each article's language (pipeline.search), for what is stored already
+    """Search by stems in each article's language (pipeline.search.index), for what is stored already
     too; ``search_queue`` lists articles indexed since the watchlists last looked."""
-    from pipeline.search import index_article
+    from pipeline.search.index import index_article
 
     db.execute(
         "CREATE VIRTUAL TABLE articles_search USING fts5(title, text, stemmer, "

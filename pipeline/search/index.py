@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.query import Node, compile_query, matched_terms, parse, terms
-from pipeline.stemming import GROUPS, group_for, stem, stem_text, words
+from pipeline.search.query_language import Node, compile_query, matched_terms, parse, terms
+from pipeline.text.stemming import GROUPS, group_for, stem, stem_text, words
 
 # bm25 weights of the columns title, text, stemmer: a word in the title counts four times.
 RANK = "bm25(articles_search, 4.0, 1.0, 0.0)"

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.migrations import migrations
+from pipeline.db.migrations import migrations
 
 BUSY_TIMEOUT_SECONDS = 30
 # SQLite's page cache per connection, in the crawl process's heap. The store's and dedup's were

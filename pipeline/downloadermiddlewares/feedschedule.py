@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from pipeline.db import LazyReader
-from pipeline.feeds import iso_utc
+from pipeline.db.connection import LazyReader
+from pipeline.parsing.feed_entries import iso_utc
 
 if TYPE_CHECKING:
     from typing import Self

@@ -19,8 +19,8 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError
 
-from pipeline.guard import RefusedRequest
-from pipeline.known import KnownArticle
+from pipeline.downloadermiddlewares.addressguard import RefusedRequest
+from pipeline.downloadermiddlewares.knownarticles import KnownArticle
 
 
 def release_frames(error: BaseException) -> None:

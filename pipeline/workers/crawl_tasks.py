@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.extraction import extract_page
-from pipeline.feeds import parse_feed_or_error
+from pipeline.parsing.articles import extract_page
+from pipeline.parsing.feed_entries import parse_feed_or_error
 
 TASKS: dict[str, Callable[..., Any]] = {
     "extract": extract_page,

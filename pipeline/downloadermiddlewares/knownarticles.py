@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
-from pipeline.db import LazyReader
+from pipeline.db.connection import LazyReader
 
 if TYPE_CHECKING:
     from typing import Self

@@ -4,7 +4,7 @@ Syntax: words (all must occur), ``"exact phrases"``, ``OR``, ``AND``, ``NOT``, p
 ``prefix*``. ``AND`` binds tighter than ``OR``; ``NOT`` excludes what follows it. For example
 ``mobilisation AND (Kazakhstan OR Georgia)``, ``"Верхний Ларс"``, ``border NOT football``.
 
-Every word is compared by its stem (``pipeline.stemming``) in the article's own language, so
+Every word is compared by its stem (``pipeline.text.stemming``) in the article's own language, so
 "мобилизация" finds "мобилизации" and "border" finds "borders"; a phrase matches the stems in
 order. Nothing of the query reaches FTS5 unquoted: FTS5's own syntax cannot be injected.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.stemming import GROUPS, stem_words, words
+from pipeline.text.stemming import GROUPS, stem_words, words
 
 MAX_QUERY_CHARS = 2000
 TOKEN = re.compile(r'"([^"]*)"?|(\()|(\))|([^\s()"]+)')

@@ -14,10 +14,10 @@ from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document, Extractor, set_date_params
 from trafilatura.utils import load_html
 
-from pipeline.decode import decode_page
-from pipeline.fingerprint import fingerprint
-from pipeline.language import detect_language
-from pipeline.stemming import group_for, stem_text
+from pipeline.parsing.decoding import decode_page
+from pipeline.text.fingerprints import fingerprint
+from pipeline.text.language import detect_language
+from pipeline.text.stemming import group_for, stem_text
 
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
 # record in the database, not an error of the crawl.

@@ -1,7 +1,7 @@
 """Item pipeline that decides what an extracted article is: new, the same as one already stored,
 a near-copy of one, and which story (same event) it belongs to.
 
-Decisions are made on fingerprints computed at extraction (``pipeline.fingerprint``), against the
+Decisions are made on fingerprints computed at extraction (``pipeline.text.fingerprints``), against the
 database as committed plus the articles of this run that the store may not have committed yet.
 They are recorded on the item by URL; the store turns them into rows. In order:
 
@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pipeline.db import open_db
-from pipeline.fingerprint import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
+from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem
-from pipeline.urls import FETCHABLE_SCHEMES, normalize_url
+from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url
+from pipeline.text.fingerprints import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
 
 if TYPE_CHECKING:
     from typing import Self

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
-from pipeline.db import open_db
-from pipeline.feeds import iso_utc
+from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem, FeedItem
-from pipeline.search import index_article
+from pipeline.parsing.feed_entries import iso_utc
+from pipeline.search.index import index_article
 
 if TYPE_CHECKING:
     from typing import Self
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
 
-    from pipeline.fingerprint import Fingerprints
+    from pipeline.text.fingerprints import Fingerprints
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,13 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from pipeline.memory import data_bytes, libc, map_large_buffers_apart, release_free_memory, rss_mb
+from pipeline.workers.memory import (
+    data_bytes,
+    libc,
+    map_large_buffers_apart,
+    release_free_memory,
+    rss_mb,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -460,7 +466,7 @@ _CRAWL_WORKERS: WeakKeyDictionary[Crawler, WorkerPool] = WeakKeyDictionary()
 
 
 def crawl_workers(crawler: Crawler) -> WorkerPool:
-    """The crawl's worker processes (``pipeline.tasks``), shared by feed parsing and extraction.
+    """The crawl's worker processes (``pipeline.workers.crawl_tasks``), shared by feed parsing and extraction.
 
     Built from the settings on first use, started when the spider opens and stopped when it
     closes. Calls get the extraction time budget unless they give their own.
@@ -474,7 +480,7 @@ def crawl_workers(crawler: Crawler) -> WorkerPool:
         settings = crawler.settings
         pool = WorkerPool(
             # By name: trafilatura is imported by the workers only, never by the crawl itself.
-            "pipeline.tasks:run",
+            "pipeline.workers.crawl_tasks:run",
             settings.getint("NEWSMON_EXTRACT_WORKERS") or os.cpu_count() or 1,
             timeout=settings.getfloat("NEWSMON_EXTRACT_TIMEOUT"),
             memory_mb=settings.getint("NEWSMON_EXTRACT_MEMORY_MB"),

@@ -47,7 +47,7 @@ crawl: install
 serve: install
 	$(BIN)/newsmon serve --db $(DB) --port $(PORT)
 
-# Offline demo: a small news site from tests/fixtures on 127.0.0.1, crawled and served.
+# Offline demo: a small news site from tests/mockserver/site on 127.0.0.1, crawled and served.
 demo: install
 	$(BIN)/python -m pipeline.demo --db data/demo.db --port $(PORT)
 

@@ -1,6 +1,6 @@
 """Crawl benchmark: end-to-end articles per second against trafilatura alone on the same pages.
 
-By default it crawls the demo site (``tests/fixtures/site``, a handful of pages: a smoke test).
+By default it crawls the demo site (``tests/mockserver/site``, a handful of pages: a smoke test).
 For real figures give it a larger news web on loopback, e.g. the newsroom simulator's OPML:
 
     make bench FEEDS=/tmp/nr/feeds.opml ALLOW=127.0.0.0/8

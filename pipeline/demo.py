@@ -1,6 +1,6 @@
 """``make demo``: a small news site on 127.0.0.1 from the project's fixtures, crawled and served.
 
-Runs from a checkout of newsmon (the site is ``tests/fixtures/site``); needs no internet.
+Runs from a checkout of newsmon (the site is ``tests/mockserver/site``); needs no internet.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline import api
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-SITE = CHECKOUT / "tests" / "fixtures" / "site"
+SITE = CHECKOUT / "tests" / "mockserver" / "site"
 EXAMPLE_WATCHLISTS = CHECKOUT / "watchlists.example.toml"
 FEEDS = [
     "world.rss",

@@ -1,6 +1,6 @@
 """``make screenshots``: the main datasette pages in headless Chromium, as PNGs, checked for errors.
 
-Crawls the demo site (tests/fixtures/site) with the example watchlists into a temporary
+Crawls the demo site (tests/mockserver/site) with the example watchlists into a temporary
 database, serves it with ``newsmon serve``, then opens each page in Chromium (driven by
 Playwright, with the system's /usr/bin/chromium) and saves a full-page screenshot. Exits
 non-zero if a page answers with an error, a resource fails to load, or the page logs a console

@@ -17,7 +17,7 @@ from pipeline.search.index import index_article
 from tests.mockserver import MockServer, fill_placeholders
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "mockserver"
 SITE = FIXTURES / "site"
 # Settings that make test crawls fast; politeness is tested by its own settings, not by waiting.
 FAST = [
@@ -95,7 +95,7 @@ class Crawl:
 
 
 # Watchlists of the session crawl (watchlists.toml beside its database): the articles each
-# must match are listed in tests/test_watchlists.py.
+# must match are listed in tests/search/test_watchlists.py.
 WATCHLISTS = """
 [watchlists.border]
 query = "border"

@@ -75,6 +75,6 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_default_feed_list_is_valid_opml() -> None:
-    feeds = load_feed_list(Path(__file__).parent.parent / "feeds.opml")
+    feeds = load_feed_list(Path(__file__).parents[2] / "feeds.opml")
     assert len(feeds) >= 10
     assert all(feed.title and feed.category for feed in feeds)

@@ -364,7 +364,7 @@ class MockServer:
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Self:
-        cwd = Path(__file__).resolve().parent.parent
+        cwd = Path(__file__).resolve().parents[2]  # the checkout
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True, cwd=cwd)
         assert self.process.stdout is not None
         self.base = self.process.stdout.readline().strip()

@@ -1,5 +1,5 @@
-"""Hostile and broken inputs, end to end: a chaos feed on loopback (tests/fixtures/site/feeds/
-chaos.rss and the fault routes of tests/mockserver.py), crawled once.
+"""Hostile and broken inputs, end to end: a chaos feed on loopback (tests/mockserver/site/feeds/
+chaos.rss and the fault routes of tests/mockserver), crawled once.
 
 Every case must end as a stored article whose status says what happened, the crawl must
 complete in bounded time and memory, and nothing may reach the canary on 127.0.0.3.

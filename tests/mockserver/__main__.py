@@ -1,0 +1,5 @@
+"""``python -m tests.mockserver --root DIR``: see the package's docstring."""
+
+from tests.mockserver import main
+
+main()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -18,25 +22,22 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlite_utils import Database
 
+from pipeline import statuses
 from pipeline.db import export as export_rows
 from pipeline.db.connection import ensure_writable, open_db
 from pipeline.db.lock import DatabaseLock
+from pipeline.exceptions import FeedListError, NewsmonError, QueryError, WatchlistError
 from pipeline.net.addresses import parse_networks
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.parsing.feed_entries import iso_utc
-from pipeline.parsing.feed_lists import FeedListError, FeedSource, load_feed_list
+from pipeline.parsing.feed_lists import FeedSource, load_feed_list
 from pipeline.search import index as search_index
 from pipeline.search import watchlists
-from pipeline.search.query_language import QueryError
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
 from pipeline.workers.memory import map_large_buffers_apart
 from spiders.discover import DiscoverSpider, FoundFeed
 
 METADATA_TEMPLATE = Path(__file__).parent / "datasette" / "metadata.json"
-
-
-class NewsmonError(RuntimeError):
-    """A run could not start or finish; the message is one line for the user."""
 
 
 @dataclass
@@ -236,7 +237,7 @@ select f.id, coalesce(f.title, f.url) as title, f.url,
     case when f.last_fetched_at is null then 'never fetched'
          when coalesce(f.consecutive_failures, 0) >= {UNHEALTHY_FAILURES} then 'unhealthy'
          when coalesce(f.consecutive_failures, 0) > 0 then 'failing'
-         else 'ok' end as health,
+         else '{statuses.OK}' end as health,
     f.last_status, f.last_ok_at, coalesce(f.consecutive_failures, 0) as failures, f.next_due_at,
     (select count(*) from entries e where e.feed_id = f.id
         and e.first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) as articles_24h,
@@ -321,7 +322,7 @@ def _sync(db: Database, db_path: str | Path, watchlists_file: str | Path | None)
         return path
     try:
         watchlists.sync(db, watchlists.load(path))
-    except watchlists.WatchlistError as exc:
+    except WatchlistError as exc:
         raise NewsmonError(str(exc)) from exc
     return path
 
@@ -351,15 +352,16 @@ DATASETTE_SETTINGS: dict[str, Any] = {
 }
 
 
-def _passed_on_exec(text: str) -> str:
-    """A path to ``text`` for a program this process execs: an anonymous in-memory file whose
-    descriptor the program inherits, so that nothing is left behind in the temporary directory
-    (a file there could not be removed: ``newsmon serve`` becomes datasette)."""
+def _passed_on_exec(text: str) -> int:
+    """A descriptor of ``text`` for a program this process execs or starts: an anonymous
+    in-memory file that the program inherits (as ``/dev/fd/N``), so that nothing is left behind
+    in the temporary directory (a file there could not be removed: ``newsmon serve`` becomes
+    datasette)."""
     fd = os.memfd_create("newsmon-metadata", 0)  # no MFD_CLOEXEC: it outlives exec
     os.set_inheritable(fd, True)
     with open(fd, "w", encoding="utf-8", closefd=False) as out:
         out.write(text)
-    return f"/dev/fd/{fd}"
+    return fd
 
 
 def serve_command(
@@ -369,22 +371,76 @@ def serve_command(
     allow_sql: bool = False,
     watchlists_file: str | Path | None = None,
 ) -> list[str]:
-    """The datasette command line that serves ``db_path`` with the project's metadata.
+    """The datasette command line that serves ``db_path`` with the project's metadata, for this
+    process to exec (``newsmon serve``): the metadata is in a descriptor it inherits.
 
     The watchlists file is synced first, so that the watchlist pages and feeds are current.
     """
+    return _serve_command(db_path, host, port, allow_sql, watchlists_file)[0]
+
+
+def start_server(
+    db_path: str | Path,
+    host: str,
+    port: int,
+    allow_sql: bool = False,
+    watchlists_file: str | Path | None = None,
+    timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """Start datasette on ``db_path`` in a child process, as ``newsmon serve`` runs it, and
+    return it once it answers (its output is discarded). If it exits first, or does not answer
+    within ``timeout`` seconds, it is stopped and ``NewsmonError`` carries the end of its error
+    output.
+    """
+    command, metadata_fd = _serve_command(db_path, host, port, allow_sql, watchlists_file)
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 (the server writes to it while it runs)
+    try:
+        server = subprocess.Popen(
+            command, pass_fds=(metadata_fd,), stdout=subprocess.DEVNULL, stderr=errors
+        )
+    finally:
+        os.close(metadata_fd)
+    url = f"http://{host}:{port}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                errors.close()  # started: what it logs from now on is the caller's to watch
+                return server
+        except OSError:  # refused, reset, or accepted by another program that never answers
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            server.wait()
+            errors.seek(0)
+            output = errors.read().decode("utf-8", "replace").strip().splitlines()
+            errors.close()
+            how = f"exited with code {server.returncode}" if server.returncode > 0 else "stopped"
+            detail = "; ".join(output[-3:]) or "no error output"
+            raise NewsmonError(f"datasette on {url} {how} before it answered: {detail}")
+        time.sleep(0.2)
+
+
+def _serve_command(
+    db_path: str | Path,
+    host: str,
+    port: int,
+    allow_sql: bool,
+    watchlists_file: str | Path | None,
+) -> tuple[list[str], int]:
+    """The datasette command line, and the descriptor of its metadata that it must inherit."""
     db_path = Path(db_path)
     if not db_path.exists():
         raise NewsmonError(f"no database at {db_path}: run 'newsmon crawl' first")
     sync_watchlists(db_path, watchlists_file)
-    metadata_path = _passed_on_exec(json.dumps(datasette_metadata(db_path.stem)))
+    metadata_fd = _passed_on_exec(json.dumps(datasette_metadata(db_path.stem)))
     settings = {**DATASETTE_SETTINGS, "default_allow_sql": allow_sql}
     command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
-    command += ["--metadata", metadata_path, "--host", host, "--port", str(port)]
+    command += ["--metadata", f"/dev/fd/{metadata_fd}", "--host", host, "--port", str(port)]
     for name, value in settings.items():
         command += [
             "--setting",
             name,
             str(value).lower() if isinstance(value, bool) else str(value),
         ]
-    return command
+    return command, metadata_fd

@@ -13,9 +13,8 @@ from typing import Any
 import click
 
 from pipeline import __version__, api
-from pipeline.db.connection import DatabaseError
-from pipeline.db.lock import CrawlLocked
-from pipeline.parsing.feed_lists import FeedListError, FeedSource
+from pipeline.exceptions import CrawlLocked, DatabaseError, FeedListError, NewsmonError
+from pipeline.parsing.feed_lists import FeedSource
 
 EX_TEMPFAIL = 75  # sysexits.h: try again later (another crawl holds the database)
 
@@ -35,7 +34,7 @@ db_option = click.option(
 def reported(*also: type[Exception]) -> Iterator[None]:
     """Errors a user can act on (and ``also`` these) end the command with one line, not a
     traceback."""
-    caught: tuple[type[Exception], ...] = (api.NewsmonError, DatabaseError, FeedListError, *also)
+    caught: tuple[type[Exception], ...] = (NewsmonError, DatabaseError, FeedListError, *also)
     try:
         yield
     except caught as exc:

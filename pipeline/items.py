@@ -12,7 +12,7 @@ class FeedItem:
     """The outcome of fetching one feed: stored as a ``feeds`` row."""
 
     url: str
-    status: str  # "ok", "not_a_feed", "fetch_failed:404", "refused:private", ...
+    status: str  # a feed status of pipeline.statuses
     title: str | None = None
     site_url: str | None = None
     category: str | None = None
@@ -44,9 +44,9 @@ class Entry:
 class ArticleItem:
     """An article: its feed entry, the fetched page, and what extraction made of it.
 
-    ``status`` says what happened: ``fetched`` (page downloaded, not yet extracted), ``ok``,
-    ``no_text``, ``fetch_failed:404``, ``refused:private``, ``refused:robots``, ``seen`` (the
-    same link was already requested in this run through another feed), ...
+    ``status`` says what happened, in the words of ``pipeline.statuses``: downloaded and not
+    yet extracted, extracted, failed and why, refused and why, or seen (the same page was
+    already requested in this run through another feed).
     """
 
     url: str  # normalised URL the article is stored under

@@ -22,7 +22,7 @@ NEWSMON_MAX_ENTRIES_PER_FEED = 500
 NEWSMON_FETCH_ARTICLES = True  # False: store feed entries only, request no article page
 NEWSMON_MAX_TITLE_CHARS = 1000
 NEWSMON_MAX_URL_CHARS = 2048
-NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored as status "no_text"
+NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored without text
 NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
 NEWSMON_EXTRACT_TASKS_PER_WORKER = 2000  # restart a worker after this many pages and feeds
 NEWSMON_WORKER_MAX_RSS_MB = 150  # ... or once its resident memory is above this (idle: 59 MB)
@@ -108,7 +108,7 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt, so that a refused host never even gets a robots.txt request.
     "pipeline.downloadermiddlewares.addressguard.AddressGuardMiddleware": 50,
-    "pipeline.downloadermiddlewares.feedschedule.FeedStateMiddleware": 60,
+    "pipeline.downloadermiddlewares.feedschedule.FeedScheduleMiddleware": 60,
     "pipeline.downloadermiddlewares.knownarticles.KnownArticlesMiddleware": 70,
     # After RobotsTxtMiddleware (100), which parses robots.txt first.
     "pipeline.downloadermiddlewares.crawldelay.CrawlDelayMiddleware": 110,
@@ -123,7 +123,7 @@ ITEM_PIPELINES = {
     "pipeline.pipelines.store.SQLitePipeline": 800,
 }
 EXTENSIONS = {
-    "pipeline.db.lock.CrawlLock": 0,
+    "pipeline.extensions.crawllock.CrawlLock": 0,
     # LoopLag reports on spider_closed before RunLog records the stats.
     "pipeline.extensions.looplag.LoopLag": 400,
     "pipeline.extensions.gcpolicy.GarbageCollectionPolicy": 410,

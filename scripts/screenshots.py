@@ -12,12 +12,8 @@ from __future__ import annotations
 import argparse
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,6 +21,7 @@ from playwright.sync_api import ConsoleMessage, Error, Response, sync_playwright
 
 from pipeline import api
 from pipeline.demo import EXAMPLE_WATCHLISTS, crawl_demo
+from pipeline.exceptions import NewsmonError
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -41,18 +38,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def pages(db: Path) -> dict[str, str]:
@@ -89,10 +74,11 @@ def main() -> None:
         crawl_demo(db, EXAMPLE_WATCHLISTS)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        command = api.serve_command(db, "127.0.0.1", port, watchlists_file=EXAMPLE_WATCHLISTS)
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_until_up(base + "/")
+            server = api.start_server(db, "127.0.0.1", port, watchlists_file=EXAMPLE_WATCHLISTS)
+        except NewsmonError as exc:
+            sys.exit(f"screenshots: {exc}")
+        try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=args.chromium, args=CHROMIUM_FLAGS

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.parsing.feed_entries import FeedParseError
+from pipeline.exceptions import FeedParseError
 from spiders.feeds import parse_feed_response
 
 if TYPE_CHECKING:

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
-from pipeline.downloadermiddlewares.feedschedule import FeedNotDue
+from pipeline import statuses
+from pipeline.downloadermiddlewares.ignored_requests import FeedNotDue
+from pipeline.exceptions import CallTimeout, FeedParseError, WorkerError
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.net.failures import describe, failure_status, release_frames, retry_after
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
-from pipeline.parsing.feed_entries import FeedParseError, ParsedFeed, iso_utc, parse_feed
+from pipeline.parsing.feed_entries import ParsedFeed, iso_utc, parse_feed
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
-from pipeline.workers.pool import CallTimeout, WorkerError, WorkerPool, crawl_workers
+from pipeline.workers.pool import WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
     from typing import Self
@@ -122,19 +124,19 @@ class FeedSpider(Spider):
     async def parse_feed(self, response: Response, feed: FeedSource) -> AsyncIterator[Any]:
         item = FeedItem(
             url=feed.url,
-            status="ok",
+            status=statuses.OK,
             title=feed.title,
             category=feed.category,
             http_status=response.status,
             fetched_at=iso_utc(time.time()),
         )
         if response.status == 304:
-            item.status = "not_modified"
+            item.status = statuses.NOT_MODIFIED
             yield item
             return
         item.body_hash = hashlib.sha1(response.body).hexdigest()
         if item.body_hash == response.meta.get("newsmon_previous_hash"):
-            item.status = "unchanged"  # a server that ignores validators sent the same bytes
+            item.status = statuses.UNCHANGED  # a server that ignores validators sent the same bytes
             yield item
             return
         item.etag = _header(response, b"ETag")
@@ -155,7 +157,7 @@ class FeedSpider(Spider):
         elif parsed.warning:
             item.error = f"recovered from: {parsed.warning}"[:500]
         if not parsed.entries:
-            item.status = "no_entries"
+            item.status = statuses.NO_ENTRIES
         yield item
         for entry in parsed.entries:
             entry.feed_url = feed.url
@@ -182,7 +184,7 @@ class FeedSpider(Spider):
                 "parse_timeout", f"{response.url}: parsing stopped, {exc}"
             ) from exc
         except WorkerError as exc:
-            raise FeedParseError("parse_error", f"{response.url}: {exc}") from exc
+            raise FeedParseError(statuses.PARSE_ERROR, f"{response.url}: {exc}") from exc
         if isinstance(result, FeedParseError):
             raise result
         assert isinstance(result, ParsedFeed)
@@ -194,21 +196,25 @@ class FeedSpider(Spider):
             entry.title = entry.title[: self.max_title_chars - 1] + "…"
         link = entry.link
         if not link:
-            yield ArticleItem(url=self.entry_key(entry), entry=entry, status="no_link")
+            yield ArticleItem(url=self.entry_key(entry), entry=entry, status=statuses.NO_LINK)
             return
         if len(link) > self.max_url_chars:
-            yield ArticleItem(url=self.entry_key(entry), entry=entry, status="refused:url_too_long")
+            yield ArticleItem(
+                url=self.entry_key(entry), entry=entry, status=statuses.refused("url_too_long")
+            )
             return
         if scheme_of(link) not in FETCHABLE_SCHEMES:
-            yield ArticleItem(url=self.entry_key(entry), entry=entry, status="refused:scheme")
+            yield ArticleItem(
+                url=self.entry_key(entry), entry=entry, status=statuses.refused("scheme")
+            )
             return
         url = normalize_url(link)
         if not self.fetch_articles:
             reason = "article pages are not fetched (NEWSMON_FETCH_ARTICLES is off)"
-            yield ArticleItem(url=url, entry=entry, status="not_fetched", error=reason)
+            yield ArticleItem(url=url, entry=entry, status=statuses.NOT_FETCHED, error=reason)
             return
         if url in self._requested:
-            yield ArticleItem(url=url, entry=entry, status="seen")
+            yield ArticleItem(url=url, entry=entry, status=statuses.SEEN)
             return
         self._requested.add(url)
         yield Request(
@@ -224,16 +230,16 @@ class FeedSpider(Spider):
         item = ArticleItem(
             url=normalize_url(response.url),  # after redirects
             entry=entry,
-            status="fetched",
+            status=statuses.FETCHED,
             http_status=response.status,
             fetched_at=iso_utc(time.time()),
             requested_urls=[normalize_url(entry.link or response.url)],
         )
         if not isinstance(response, TextResponse) or not _is_html(response):
-            item.status = "not_html"
+            item.status = statuses.NOT_HTML
             item.error = f"content type {_content_type(response) or 'unknown'}"
         elif compression := _compression_of(response.body):  # never decompressed: no size to trust
-            item.status = "not_html"
+            item.status = statuses.NOT_HTML
             item.error = f"{compression}-compressed body without Content-Encoding"
         else:  # decoded by the extraction worker, off the reactor thread
             item.body, item.content_type = response.body, _header(response, b"Content-Type")
@@ -245,7 +251,7 @@ class FeedSpider(Spider):
         error = _error_of(failure)
         status, http_status = failure_status(error)
         url = normalize_url(entry.link or request.url)
-        if status != "seen":
+        if status != statuses.SEEN:
             self.logger.info("Article %s not fetched: %s", url, status)
         yield ArticleItem(
             url=url,

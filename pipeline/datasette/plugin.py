@@ -23,7 +23,9 @@ from lxml import etree
 from lxml_html_clean import Cleaner
 from markupsafe import Markup, escape
 
-from pipeline.search.query_language import QueryError, compile_query
+from pipeline import statuses
+from pipeline.exceptions import QueryError
+from pipeline.search.query_language import compile_query
 from pipeline.text.stemming import words
 
 PLUGIN = "newsmon"  # the distribution name, under which datasette serves static/
@@ -248,7 +250,7 @@ CHART_QUERIES = {
         SELECT substr(coalesce(a.published, a.first_seen_at), 1, 10) AS day,
             coalesce(f.title, f.url, 'unknown feed') AS series, count(*) AS n
         FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
-        WHERE a.status = 'ok' AND coalesce(a.published, a.first_seen_at) <= :until
+        WHERE a.status = :ok AND coalesce(a.published, a.first_seen_at) <= :until
         GROUP BY day, series
     """,
     "watchlist": """
@@ -278,7 +280,9 @@ async def chart(datasette: Any, request: Any) -> Response:
     db = datasette.get_database(database)
     today = datetime.fromtimestamp(time.time(), UTC).date().isoformat()
     try:
-        result = await db.execute(CHART_QUERIES[by], {"until": today + "T23:59:59Z"})
+        result = await db.execute(
+            CHART_QUERIES[by], {"until": today + "T23:59:59Z", "ok": statuses.OK}
+        )
     except sqlite3.OperationalError as exc:
         return Response.text(f"cannot draw the chart: {exc}", status=400)
     # The window ends at the latest day with articles (never after today): an archive that

@@ -1,4 +1,4 @@
-"""Opening the newsmon database: WAL mode, busy timeout, schema migrated."""
+"""Opening the newsmon database: WAL mode, busy timeout, schema migrated, search index current."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipeline.db.migrations import migrations
+from pipeline.exceptions import DatabaseError
+from pipeline.search.index import bring_up_to_date
 
 BUSY_TIMEOUT_SECONDS = 30
 # SQLite's page cache per connection, in the crawl process's heap. The store's and dedup's were
@@ -17,12 +19,9 @@ BUSY_TIMEOUT_SECONDS = 30
 CACHE_MB = 8
 
 
-class DatabaseError(RuntimeError):
-    """The database cannot be opened or written; the message names the file and why."""
-
-
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
-    """Open (creating it if needed) the database at ``path`` and apply pending migrations."""
+    """Open (creating it if needed) the database at ``path``, apply pending migrations, and
+    rebuild the stemmed search index if its definition changed."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,6 +33,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
         db = Database(conn)
         if migrate:
             migrations.apply(db)
+            bring_up_to_date(db)
     except (OSError, sqlite3.Error) as exc:
         raise DatabaseError(f"cannot open database {path}: {exc}") from exc
     return db

@@ -2,7 +2,7 @@
 
 The kernel releases the lock when the process ends, however it ends, so a killed crawl never
 leaves a stale lock behind. ``newsmon crawl`` takes it before the crawl starts; for
-``scrapy crawl feeds`` the :class:`CrawlLock` extension takes it.
+``scrapy crawl feeds`` the ``pipeline.extensions.crawllock.CrawlLock`` extension takes it.
 """
 
 from __future__ import annotations
@@ -13,19 +13,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from scrapy.exceptions import NotConfigured
+from pipeline.exceptions import CrawlLocked
 
 if TYPE_CHECKING:
     from typing import IO, Self
 
-    from scrapy.crawler import Crawler
-
-
-class CrawlLocked(RuntimeError):
-    """Another crawl holds the database's lock; the message names it."""
-
 
 class DatabaseLock:
+    """The lock of one database; ``CrawlLocked`` if another process holds it."""
+
     def __init__(self, db_path: str | Path) -> None:
         self.path = Path(f"{db_path}.lock")
         self._file: IO[str] | None = None
@@ -65,17 +61,3 @@ class DatabaseLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-
-class CrawlLock:
-    """Extension holding the database lock for a crawl started without ``newsmon crawl``."""
-
-    def __init__(self, db_path: str) -> None:
-        self.lock = DatabaseLock(db_path)
-        self.lock.acquire()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        if crawler.settings.getbool("NEWSMON_LOCK_HELD"):
-            raise NotConfigured("newsmon crawl holds the lock")
-        return cls(crawler.settings.get("NEWSMON_DB_PATH"))

@@ -1,4 +1,9 @@
-"""The database schema, as ordered, idempotent migrations (``sqlite-utils migrate`` compatible)."""
+"""The database schema, as ordered, idempotent migrations (``sqlite-utils migrate`` compatible).
+
+Migrations are frozen history: once released, one is never changed in what it does to a
+database, and none imports newsmon's code (which changes). Data that today's code must compute,
+such as the stems of the search index, is made after migrating, by the component that owns it.
+"""
 
 from __future__ import annotations
 
@@ -230,17 +235,13 @@ def reindex_fts_only_when_text_changes(db: Database) -> None:
 
 @migrations()
 def add_stemmed_search(db: Database) -> None:
-    """Search by stems in each article's language (pipeline.search.index), for what is stored already
-    too; ``search_queue`` lists articles indexed since the watchlists last looked."""
-    from pipeline.search.index import index_article
-
+    """Search by stems in each article's language; ``search_queue`` lists articles indexed since
+    the watchlists last looked. The articles stored already are indexed after migrating
+    (``pipeline.search.index.bring_up_to_date``): a migration does not run today's stemmer."""
     db.execute(
         "CREATE VIRTUAL TABLE articles_search USING fts5(title, text, stemmer, "
         "tokenize = 'unicode61 remove_diacritics 0')"
     )
-    rows = db.execute("SELECT id, title, text, language FROM articles WHERE text IS NOT NULL")
-    for article_id, title, text, language in rows.fetchall():
-        index_article(db, article_id, title, text, language)
     db.execute("CREATE TABLE search_queue (article_id INTEGER PRIMARY KEY)")
 
 
@@ -288,3 +289,26 @@ def index_new_articles_from_the_store(db: Database) -> None:
     an insert trigger: FTS5 indexed each trigger's row on its own (three times the cost), and that
     was a tenth of the crawl process's time. Updates and deletes keep their triggers."""
     db.execute("DROP TRIGGER IF EXISTS articles_ai")
+
+
+@migrations()
+def rename_search_queue_to_watchlist_queue(db: Database) -> None:
+    """The queue of articles the watchlists have not looked at yet is named for its reader."""
+    db.execute("ALTER TABLE search_queue RENAME TO watchlist_queue")
+
+
+@migrations()
+def add_search_index_state(db: Database) -> None:
+    """Which definition of the stemmed index ``articles_search`` holds (one row). A database whose
+    index covers every article with text was indexed by definition 1; any other is reindexed."""
+    db.execute(
+        "CREATE TABLE search_index_state "
+        "(id INTEGER PRIMARY KEY CHECK (id = 1), definition INTEGER NOT NULL)"
+    )
+    db.execute(
+        """
+        INSERT INTO search_index_state (id, definition)
+        SELECT 1, 1 WHERE (SELECT count(*) FROM articles WHERE text IS NOT NULL)
+            = (SELECT count(*) FROM articles_search)
+        """
+    )

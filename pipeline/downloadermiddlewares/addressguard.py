@@ -11,11 +11,11 @@ import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
+from pipeline.downloadermiddlewares.ignored_requests import RefusedRequest
 from pipeline.net.addresses import AddressPolicy
 from pipeline.net.urls import FETCHABLE_SCHEMES
 
@@ -28,14 +28,6 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
-
-
-class RefusedRequest(IgnoreRequest):
-    """A request newsmon will not send; ``reason`` is stored as ``refused:<reason>``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 class AddressGuardMiddleware:

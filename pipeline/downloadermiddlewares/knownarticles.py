@@ -7,13 +7,13 @@ every link already seen in ``entries``. A page whose last fetch failed for a rea
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
 
+from pipeline import statuses
 from pipeline.db.connection import LazyReader
+from pipeline.downloadermiddlewares.ignored_requests import KnownArticle
 
 if TYPE_CHECKING:
     from typing import Self
@@ -21,16 +21,6 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-
-# Failures worth another attempt in a later run; anything else is final.
-RETRYABLE = re.compile(
-    r"^(fetch_failed:(5\d\d|408|429|timeout|dns|connection_refused|data_loss|\w*error\w*)"
-    r"|extract_failed|not_fetched)$"
-)
-
-
-class KnownArticle(IgnoreRequest):
-    """The page is stored already: the entry becomes a sighting of it."""
 
 
 class KnownArticlesMiddleware:
@@ -58,7 +48,7 @@ class KnownArticlesMiddleware:
         if known is None:
             return
         status, attempts = known
-        if RETRYABLE.match(status) and (attempts or 1) < self.max_attempts:
+        if statuses.may_pass(status) and (attempts or 1) < self.max_attempts:
             self.stats.inc_value("newsmon/articles/retried")
             return
         self.stats.inc_value("newsmon/articles/known")

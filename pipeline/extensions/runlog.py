@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.parsing.feed_entries import iso_utc
 
@@ -100,17 +101,17 @@ def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
         for key, value in stats.items()
         if key.startswith("newsmon/articles/status/")
     }
-    failed = sum(n for status, n in article_statuses.items() if status.startswith("fetch_failed"))
-    refused = sum(n for status, n in article_statuses.items() if status.startswith("refused"))
+    failed = sum(n for status, n in article_statuses.items() if statuses.is_fetch_failure(status))
+    refused = sum(n for status, n in article_statuses.items() if statuses.is_refusal(status))
     errors = count("log_count/ERROR")
     if reason in INTERRUPTED_REASONS:
-        status = "interrupted"
+        status = statuses.RUN_INTERRUPTED
     elif reason != "finished" or count("newsmon/db_errors"):
-        status = "failed"
+        status = statuses.RUN_FAILED
     elif count("newsmon/feeds/failed"):
-        status = "partial"
+        status = statuses.RUN_PARTIAL
     else:
-        status = "ok"
+        status = statuses.RUN_OK
     reasons = {
         key: value
         for key, value in sorted(stats.items())
@@ -125,8 +126,8 @@ def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
         "feeds_failed": count("newsmon/feeds/failed"),
         "articles_new": count("newsmon/articles/new"),
         "articles_updated": count("newsmon/articles/updated"),
-        "articles_ok": article_statuses.get("ok", 0),
-        "articles_no_text": article_statuses.get("no_text", 0),
+        "articles_ok": article_statuses.get(statuses.OK, 0),
+        "articles_no_text": article_statuses.get(statuses.NO_TEXT, 0),
         "articles_failed": failed,
         "articles_refused": refused,
         "entries_new": count("newsmon/entries/new"),

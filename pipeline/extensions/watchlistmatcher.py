@@ -13,6 +13,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from pipeline.db.connection import open_db
+from pipeline.exceptions import WatchlistError
 from pipeline.pipelines.store import batch_stored
 from pipeline.search import watchlists
 
@@ -72,7 +73,7 @@ class WatchlistMatcher:
         if self.path.exists():
             try:
                 backfilled = watchlists.sync(self._db, watchlists.load(self.path))
-            except watchlists.WatchlistError as exc:
+            except WatchlistError as exc:
                 self.stats.inc_value("newsmon/watchlists/file_errors")
                 logger.error("%s; matching with the watchlists stored before", exc)
             else:

@@ -1,4 +1,4 @@
-"""Turning download failures into short, stored statuses such as ``fetch_failed:404``."""
+"""Turning download failures into the short statuses that are stored (``pipeline.statuses``)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError
 
-from pipeline.downloadermiddlewares.addressguard import RefusedRequest
-from pipeline.downloadermiddlewares.knownarticles import KnownArticle
+from pipeline import statuses
+from pipeline.downloadermiddlewares.ignored_requests import KnownArticle, RefusedRequest
 
 
 def release_frames(error: BaseException) -> None:
@@ -42,26 +42,26 @@ def release_frames(error: BaseException) -> None:
 def failure_status(error: BaseException) -> tuple[str, int | None]:
     """Return ``(status, http_status)`` for an exception an errback received."""
     if isinstance(error, HttpError):
-        return f"fetch_failed:{error.response.status}", error.response.status
+        return statuses.fetch_failed(error.response.status), error.response.status
     if isinstance(error, KnownArticle):
-        return "seen", None
+        return statuses.SEEN, None
     if isinstance(error, RefusedRequest):
-        return f"refused:{error.reason}", None
+        return statuses.refused(error.reason), None
     if isinstance(error, IgnoreRequest):
         message = str(error).lower()
         if "robots.txt" in message:
-            return "refused:robots", None
+            return statuses.refused("robots"), None
         if "redirect" in message:
-            return "fetch_failed:redirects", None
+            return statuses.fetch_failed("redirects"), None
         if "size" in message:  # DOWNLOAD_MAXSIZE, before or after decompression
-            return "fetch_failed:too_large", None
-        return "fetch_failed:ignored", None
+            return statuses.fetch_failed("too_large"), None
+        return statuses.fetch_failed("ignored"), None
     if isinstance(error, DownloadCancelledError):
         # Scrapy cancels a download that exceeds DOWNLOAD_MAXSIZE, by Content-Length or as the
         # body arrives (the latter without a message).
         message = str(error).lower()
-        return ("fetch_failed:too_large" if "size" in message or not message
-                else "fetch_failed:cancelled"), None  # fmt: skip
+        reason = "too_large" if "size" in message or not message else "cancelled"
+        return statuses.fetch_failed(reason), None
     kinds: list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]] = [
         ((gzip.BadGzipFile, zlib.error), "bad_compression"),
         ((DownloadTimeoutError, TimeoutError), "timeout"),
@@ -71,8 +71,8 @@ def failure_status(error: BaseException) -> tuple[str, int | None]:
     ]
     for types, name in kinds:
         if isinstance(error, types):
-            return f"fetch_failed:{name}", None
-    return f"fetch_failed:{type(error).__name__.lower()}", None
+            return statuses.fetch_failed(name), None
+    return statuses.fetch_failed(type(error).__name__.lower()), None
 
 
 def retry_after(error: BaseException) -> float | None:

@@ -21,6 +21,8 @@ import feedparser
 import lxml.html
 from feedparser.datetimes import _parse_date
 
+from pipeline import statuses
+from pipeline.exceptions import FeedParseError
 from pipeline.items import Entry
 from pipeline.parsing.charsets import SAMPLE_CHARS, detect_charset, looks_like_mojibake
 
@@ -30,17 +32,6 @@ _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
-
-
-class FeedParseError(ValueError):
-    """The body is not a feed we can read; ``reason`` is stored as the feed's status."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[type[FeedParseError], tuple[str, str]]:
-        return FeedParseError, (self.reason, str(self))
 
 
 @dataclass
@@ -71,7 +62,7 @@ def parse_feed(
     if body[:2] == GZIP_MAGIC:  # gzip served without Content-Encoding
         body = _gunzip(body, max_body)
     if not body.strip():
-        raise FeedParseError("empty", f"empty response from {url}")
+        raise FeedParseError(statuses.EMPTY, f"empty response from {url}")
     content_type = headers.get("content-type", "").lower()
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if "json" in content_type or stripped[:1] == b"{":
@@ -103,9 +94,9 @@ def parse_feed(
     raw_entries = result.get("entries") or []
     if not version and not raw_entries:
         if _HTML_START.match(body[:1024]) or "html" in content_type:
-            raise FeedParseError("not_a_feed", f"{url} is an HTML page, not a feed")
+            raise FeedParseError(statuses.NOT_A_FEED, f"{url} is an HTML page, not a feed")
         problem = result.get("bozo_exception") or "feedparser found no feed in it"
-        raise FeedParseError("parse_error", f"{url} is not a readable feed: {problem}")
+        raise FeedParseError(statuses.PARSE_ERROR, f"{url} is not a readable feed: {problem}")
     meta = result.get("feed", {})
     language = _clean(meta.get("language")) or headers.get("content-language")
     entries = []
@@ -213,11 +204,11 @@ def _parse_json_feed(body: bytes, url: str, max_entries: int) -> ParsedFeed:
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise FeedParseError("parse_error", f"{url} is not valid JSON: {exc}") from exc
+        raise FeedParseError(statuses.PARSE_ERROR, f"{url} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
         _JSON_FEED_VERSION
     ):
-        raise FeedParseError("not_a_feed", f"{url} is JSON but not a JSON Feed")
+        raise FeedParseError(statuses.NOT_A_FEED, f"{url} is JSON but not a JSON Feed")
     items = data.get("items")
     items = items if isinstance(items, list) else []
     language = _clean(data.get("language"))
@@ -266,7 +257,7 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     try:
         data = inflater.decompress(body, limit)
     except zlib.error as exc:
-        raise FeedParseError("parse_error", f"corrupt gzip data: {exc}") from exc
+        raise FeedParseError(statuses.PARSE_ERROR, f"corrupt gzip data: {exc}") from exc
     if inflater.unconsumed_tail:
         raise FeedParseError("too_large", f"gzip body inflates past {limit} bytes")
     return data

@@ -7,11 +7,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from pipeline.exceptions import FeedListError
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
-
-
-class FeedListError(ValueError):
-    """The feed list cannot be read; the message says which file and why."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url
@@ -132,7 +133,7 @@ class DedupPipeline:
             self._db = None
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ArticleItem) and item.status == "ok" and item.fingerprints:
+        if isinstance(item, ArticleItem) and item.status == statuses.OK and item.fingerprints:
             self.classify(item, item.fingerprints)
         return item
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from pipeline import statuses
+from pipeline.exceptions import WorkerError
 from pipeline.items import ArticleItem
-from pipeline.workers.pool import WorkerError, WorkerPool, crawl_workers
+from pipeline.workers.pool import WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
     from typing import Self
@@ -58,7 +60,7 @@ class ExtractPipeline:
         """Fill the item from an extraction result and set its status."""
         self.stats.inc_value("newsmon/extract/pages")
         if result is None:
-            item.status, item.error = "no_text", "trafilatura found no main text"
+            item.status, item.error = statuses.NO_TEXT, "trafilatura found no main text"
             return
         text = result["text"]
         item.title = result["title"] or item.entry.title
@@ -69,11 +71,11 @@ class ExtractPipeline:
         item.canonical_url = result["canonical_url"]
         item.image = result["image"]
         if len(text) < self.min_text_chars:
-            item.status = "no_text"
+            item.status = statuses.NO_TEXT
             item.error = f"main text too short ({len(text)} characters)"
             item.language = item.entry.language
         else:
-            item.status, item.text = "ok", text
+            item.status, item.text = statuses.OK, text
             item.language = result["language"] or item.entry.language
             item.fingerprints = result["fingerprints"]
             item.text_stems = result["text_stems"]

@@ -2,6 +2,15 @@
 
 Articles are keyed by their normalised URL. A fetched article is never overwritten by a later
 failure to fetch it, and every sighting of an article in a feed is one ``entries`` row.
+
+The store owns ``feeds`` (but its schedule columns), ``articles`` and ``entries``. Each batch is
+one transaction, in which the other owners write their part: the feed schedule
+(``FeedSchedule``), dedup (``DedupTables``), the search indexes (``index_new_article``,
+``index_article``) and the watchlists' queue (``queue_for_matching``). After each committed
+batch it sends the ``batch_stored`` signal.
+
+Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_BATCH_SIZE``, ``NEWSMON_BATCH_SECONDS``,
+``NEWSMON_FEED_MIN_INTERVAL``, ``NEWSMON_FEED_BACKOFF_BASE``, ``NEWSMON_FEED_BACKOFF_MAX``.
 """
 
 from __future__ import annotations
@@ -10,16 +19,19 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
+from pipeline import statuses
 from pipeline.db.connection import open_db
+from pipeline.downloadermiddlewares.feedschedule import FeedSchedule
 from pipeline.items import ArticleItem, FeedItem
 from pipeline.parsing.feed_entries import iso_utc
-from pipeline.search.index import index_article
+from pipeline.pipelines.dedup_tables import DedupTables
+from pipeline.search.index import index_article, index_new_article
+from pipeline.search.watchlists import queue_for_matching
 
 if TYPE_CHECKING:
     from typing import Self
@@ -29,14 +41,11 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
 
-    from pipeline.text.fingerprints import Fingerprints
 
 logger = logging.getLogger(__name__)
 
-# Sent after each committed batch; articles indexed for search are then in ``search_queue``.
+# Sent after each committed batch; articles indexed for search are then in ``watchlist_queue``.
 batch_stored = object()
-
-FEED_OK_STATUSES = frozenset({"ok", "no_entries", "not_modified", "unchanged"})
 
 
 class SQLitePipeline:
@@ -58,6 +67,7 @@ class SQLitePipeline:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self._db: Database | None = None
+        self._dedup: DedupTables | None = None
         self._pending: list[FeedItem | ArticleItem] = []
         self._sightings: list[ArticleItem] = []  # links whose article is not stored yet
         self._article_ids: dict[str, int] = {}
@@ -89,13 +99,16 @@ class SQLitePipeline:
         assert self._db is not None, "the pipeline is not open"
         return self._db
 
+    @property
+    def dedup(self) -> DedupTables:
+        assert self._dedup is not None, "the pipeline is not open"
+        return self._dedup
+
     def open_spider(self) -> None:
         self._db = open_db(self.db_path)
-        with self.db.atomic():  # validators of a crawl that did not finish are not to be trusted
-            self.db.execute(
-                "UPDATE feeds SET next_etag = NULL, next_last_modified = NULL, "
-                "next_body_hash = NULL WHERE next_body_hash IS NOT NULL"
-            )
+        self._dedup = DedupTables(self._db, self.stats, self._find_article)
+        with self.db.atomic():
+            self.schedule.forget_unconfirmed(self.db)
 
     def spider_closed(self, reason: str) -> None:
         """Once every entry has been read and stored, the feeds' latest validators become the ones
@@ -103,11 +116,7 @@ class SQLitePipeline:
         if reason != "finished" or self.stats.get_value("newsmon/db_errors"):
             return
         with open_db(self.db_path) as db, db.atomic():
-            db.execute(
-                "UPDATE feeds SET etag = next_etag, last_modified = next_last_modified, "
-                "body_hash = next_body_hash, next_etag = NULL, next_last_modified = NULL, "
-                "next_body_hash = NULL WHERE next_body_hash IS NOT NULL"
-            )
+            self.schedule.confirm(db)
 
     def close_spider(self) -> None:
         if self._db is None:
@@ -118,12 +127,12 @@ class SQLitePipeline:
             with self.db.atomic():
                 for sighting in self._sightings:
                     # The page was never stored under this link: keep the entry on its own.
-                    sighting.status = "not_fetched"
+                    sighting.status = statuses.NOT_FETCHED
                     self._write_article(sighting)
             self._sightings.clear()
         finally:
             self._db.close()
-            self._db = None
+            self._db = self._dedup = None
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FeedItem | ArticleItem):
@@ -170,22 +179,14 @@ class SQLitePipeline:
                     self._write_article(sighting)
 
     def _write_feed(self, item: FeedItem) -> None:
-        ok = item.status in FEED_OK_STATUSES
+        ok = item.status in statuses.HEALTHY_FEED_STATUSES
         now = time.time()
-        (failures,) = self.db.execute(
-            "SELECT coalesce(max(consecutive_failures), 0) FROM feeds WHERE url = ?", (item.url,)
-        ).fetchone()
-        failures = 0 if ok else failures + 1
-        due = self.schedule.next_due(now, failures, item.retry_after)
         self.db.execute(
             """
             INSERT INTO feeds (url, title, site_url, category, last_status, last_error,
-                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at,
-                consecutive_failures, next_due_at, retry_after,
-                next_etag, next_last_modified, next_body_hash)
+                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at)
             VALUES (:url, :title, :site_url, :category, :status, :error,
-                :http_status, :fetched_at, :ok_at, :entries, :fetched_at,
-                :failures, :due, :retry_after, :etag, :last_modified, :body_hash)
+                :http_status, :fetched_at, :ok_at, :entries, :fetched_at)
             ON CONFLICT(url) DO UPDATE SET
                 title = coalesce(excluded.title, feeds.title),
                 site_url = coalesce(excluded.site_url, feeds.site_url),
@@ -195,22 +196,10 @@ class SQLitePipeline:
                 last_http_status = excluded.last_http_status,
                 last_fetched_at = excluded.last_fetched_at,
                 last_ok_at = coalesce(excluded.last_ok_at, feeds.last_ok_at),
-                last_entries = CASE WHEN excluded.last_status IN ('not_modified', 'unchanged')
-                    THEN feeds.last_entries ELSE excluded.last_entries END,
-                consecutive_failures = excluded.consecutive_failures,
-                next_due_at = excluded.next_due_at,
-                retry_after = excluded.retry_after,
-                next_etag = coalesce(excluded.next_etag, feeds.next_etag),
-                next_last_modified = coalesce(excluded.next_last_modified, feeds.next_last_modified),
-                next_body_hash = coalesce(excluded.next_body_hash, feeds.next_body_hash)
+                last_entries = CASE WHEN :entries_unread
+                    THEN feeds.last_entries ELSE excluded.last_entries END
             """,
             {
-                "failures": failures,
-                "due": iso_utc(due) if due else None,
-                "retry_after": iso_utc(now + item.retry_after) if item.retry_after else None,
-                "etag": item.etag,
-                "last_modified": item.last_modified,
-                "body_hash": item.body_hash if item.status in ("ok", "no_entries") else None,
                 "url": item.url,
                 "title": item.title,
                 "site_url": item.site_url,
@@ -221,16 +210,18 @@ class SQLitePipeline:
                 "fetched_at": item.fetched_at or iso_utc(now),
                 "ok_at": item.fetched_at if ok else None,
                 "entries": item.entries,
+                "entries_unread": item.status in statuses.UNREAD_FEED_STATUSES,
             },
         )
+        self.schedule.record(self.db, item, now)
         self.stats.inc_value("newsmon/feeds/ok" if ok else "newsmon/feeds/failed")
-        if item.status == "not_modified":
+        if item.status == statuses.NOT_MODIFIED:
             self.stats.inc_value("newsmon/feeds/not_modified")
         self.stats.inc_value(f"newsmon/feeds/status/{item.status}")
 
     def _write_article(self, item: ArticleItem) -> None:
         feed_id = self._feed_id(item.entry.feed_url)
-        if item.status == "seen" or item.same_as_url:
+        if item.status == statuses.SEEN or item.same_as_url:
             article_id = self._find_article(item.same_as_url or item.url)
             if article_id is None:
                 self._sightings.append(item)  # its page is still being fetched
@@ -283,14 +274,14 @@ class SQLitePipeline:
         existing = self.db.execute(
             "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
         ).fetchone()
-        if existing is not None and item.status != "ok" and existing[1] == "ok":
+        if existing is not None and item.status != statuses.OK and existing[1] == statuses.OK:
             return int(existing[0])
         fp = item.fingerprints if existing is None or existing[2] is None else None
         published = item.published or entry.published or iso_utc(time.time())
         if fp is not None:
             # What dedup decided goes in with the text: an article row with a long text is
             # rewritten whole by an UPDATE, and it was written three times.
-            row.update(self._dedup_columns(item, fp, published))
+            row.update(self.dedup.article_columns(item, fp, published))
         if existing is None:
             row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()), attempts=1)
             columns = ", ".join(row)
@@ -299,9 +290,8 @@ class SQLitePipeline:
             self.stats.inc_value("newsmon/articles/new")
             assert cursor.lastrowid is not None
             article_id = int(cursor.lastrowid)
-            self.db.execute(  # no trigger for this (migrations.index_new_articles_from_the_store)
-                "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                (article_id, row["title"], row["text"]),
+            index_new_article(
+                self.db, article_id, row["title"], row["text"], row["language"], item.text_stems
             )
         else:
             article_id = int(existing[0])
@@ -312,91 +302,15 @@ class SQLitePipeline:
                 {**row, "id": article_id},
             )
             self.stats.inc_value("newsmon/articles/updated")
+            if item.text:  # a new text: the update trigger has indexed its words
+                index_article(
+                    self.db, article_id, row["title"], item.text, row["language"], item.text_stems
+                )
         if item.text:
-            index_article(
-                self.db, article_id, row["title"], item.text, row["language"], item.text_stems
-            )
-            self.db.execute(
-                "INSERT OR IGNORE INTO search_queue (article_id) VALUES (?)", (article_id,)
-            )
+            queue_for_matching(self.db, article_id)
         if fp is not None:
-            self._index_new_text(
-                article_id, item, fp, row["duplicate_of"], row["story_id"], published
-            )
+            self.dedup.file_new_text(article_id, item, fp, row, published)
         return article_id
-
-    def _dedup_columns(self, item: ArticleItem, fp: Fingerprints, published: str) -> dict[str, Any]:
-        """The article's columns from what dedup decided, for an article that has text for the
-        first time; a new story is created for it if it starts one."""
-        duplicate_of = self._find_article(item.duplicate_of_url) if item.duplicate_of_url else None
-        return {
-            "text_hash": fp.text_hash,
-            "duplicate_of": duplicate_of,
-            "duplicate_similarity": item.duplicate_similarity if duplicate_of else None,
-            "story_terms": " ".join(fp.story_terms),
-            "story_norm": item.story_norm,
-            "story_id": self._story_of(item, published),
-        }
-
-    def _index_new_text(
-        self,
-        article_id: int,
-        item: ArticleItem,
-        fp: Fingerprints,
-        duplicate_of: int | None,
-        story_id: int,
-        published: str,
-    ) -> None:
-        """File an article that has text for the first time for dedup's later lookups, and
-        count it in its story."""
-        if duplicate_of is None:
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
-                [(bucket, article_id) for bucket in fp.buckets],
-            )
-            if fp.story_terms:
-                self.db.conn.executemany(
-                    "INSERT INTO term_df (term, df) VALUES (?, 1) "
-                    "ON CONFLICT(term) DO UPDATE SET df = df + 1",
-                    [(term,) for term in set(fp.story_terms)],
-                )
-                self.db.conn.executemany(
-                    "INSERT OR IGNORE INTO story_index (term, published, article_id) "
-                    "VALUES (?, ?, ?)",
-                    [(term, published, article_id) for term in item.story_index_terms],
-                )
-        self.db.execute(
-            """
-            UPDATE stories SET
-                article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
-                outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
-                                FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
-                languages = (SELECT group_concat(DISTINCT language)
-                             FROM articles WHERE story_id = :id),
-                first_seen = min(first_seen, :published),
-                last_seen = max(last_seen, :published)
-            WHERE id = :id
-            """,
-            {"id": story_id, "published": published},
-        )
-
-    def _story_of(self, item: ArticleItem, published: str) -> int:
-        """The story the article joins, or a new one."""
-        if item.story_of_url:
-            other = self._find_article(item.story_of_url)
-            if other is not None:
-                row = self.db.execute(
-                    "SELECT story_id FROM articles WHERE id = ?", (other,)
-                ).fetchone()
-                if row is not None and row[0] is not None:
-                    return int(row[0])
-        cursor = self.db.execute(
-            "INSERT INTO stories (title, first_seen, last_seen) VALUES (?, ?, ?)",
-            (item.title or item.entry.title, published, published),
-        )
-        self.stats.inc_value("newsmon/stories/created")
-        assert cursor.lastrowid is not None
-        return int(cursor.lastrowid)
 
     def _find_article(self, url: str) -> int | None:
         if url in self._article_ids:
@@ -418,23 +332,6 @@ class SQLitePipeline:
             row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
             self._feed_ids[url] = int(row[0])
         return self._feed_ids[url]
-
-
-@dataclass(frozen=True)
-class FeedSchedule:
-    """When a feed is due again: after ``min_interval`` if healthy, else after a back-off that
-    doubles with each consecutive failure, and never before a server's ``Retry-After``."""
-
-    min_interval: float = 0.0
-    backoff_base: float = 300.0
-    backoff_max: float = 24 * 3600.0
-
-    def next_due(self, now: float, failures: int, retry_after: float | None = None) -> float | None:
-        wait = self.min_interval
-        if failures:
-            wait = min(self.backoff_base * 2 ** (failures - 1), self.backoff_max)
-        wait = max(wait, retry_after or 0.0)
-        return now + wait if wait > 0 else None
 
 
 def _close_crawl(crawler: Crawler, reason: str) -> None:

@@ -1,12 +1,16 @@
-"""Stemmed full-text search over articles: the index, and queries against it.
+"""Full-text search over articles: the indexes, and queries against them.
 
 ``articles_search`` (FTS5) holds each article's title and text as stems of its language,
-next to the stemmer group; ``articles_fts`` keeps the words as written, for exact search.
+next to the stemmer group; ``articles_fts`` keeps the words as written, for exact search (and
+datasette's table search). This module writes both: the store calls ``index_new_article`` in
+its batch transaction. ``search_index_state`` says which ``INDEX_DEFINITION`` the stems were made
+with; ``bring_up_to_date`` rebuilds the stemmed index when it changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,6 +21,30 @@ from pipeline.text.stemming import GROUPS, group_for, stem, stem_text, words
 # bm25 weights of the columns title, text, stemmer: a word in the title counts four times.
 RANK = "bm25(articles_search, 4.0, 1.0, 0.0)"
 EXCERPT_WORDS = 30
+# The definition of the stemmed index (``pipeline.text.stemming``): raise it with every change
+# of how texts are stemmed, and stored articles are reindexed on the next open.
+INDEX_DEFINITION = 1
+REINDEX_CHUNK = 500
+
+logger = logging.getLogger(__name__)
+
+
+def index_new_article(
+    db: Database,
+    article_id: int,
+    title: str | None,
+    text: str | None,
+    language: str | None,
+    text_stems: tuple[str, str] | None = None,
+) -> None:
+    """Index an article stored for the first time: its words as written (``articles_fts``; no
+    trigger does it, see migration ``index_new_articles_from_the_store``) and, if it has a
+    text, its stems."""
+    db.execute(
+        "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", (article_id, title, text)
+    )
+    if text:
+        index_article(db, article_id, title, text, language, text_stems)
 
 
 def index_article(
@@ -107,3 +135,42 @@ def excerpt(text: str, node: Node, group: str, size: int = EXCERPT_WORDS) -> str
                 chosen = pieces[start : start + size]
                 return ("… " if start else "") + " ".join(chosen) + " …"
     return " ".join(pieces[:size]) + (" …" if len(pieces) > size else "")
+
+
+def bring_up_to_date(db: Database, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the stemmed index if it was made by another ``INDEX_DEFINITION`` (or never made);
+    return how many articles were indexed. ``progress(done, total)`` is called between chunks.
+
+    Each chunk is its own transaction and the definition is recorded last, so a rebuild that is
+    killed starts again on the next open and loses nothing.
+    """
+    row = db.execute("SELECT definition FROM search_index_state WHERE id = 1").fetchone()
+    if row is not None and row[0] == INDEX_DEFINITION:
+        return 0
+    (total,) = db.execute("SELECT count(*) FROM articles WHERE text IS NOT NULL").fetchone()
+    if total:
+        logger.warning("Rebuilding the search index of %d articles", total)
+    with db.atomic():
+        db.execute("DELETE FROM articles_search")
+    done, last_id = 0, 0
+    while True:
+        rows = db.execute(
+            "SELECT id, title, text, language FROM articles WHERE text IS NOT NULL AND id > ? "
+            f"ORDER BY id LIMIT {REINDEX_CHUNK}",
+            (last_id,),
+        ).fetchall()
+        if not rows:
+            break
+        with db.atomic():
+            for article_id, title, text, language in rows:
+                index_article(db, article_id, title, text, language)
+        done, last_id = done + len(rows), rows[-1][0]
+        if progress is not None:
+            progress(done, total)
+    with db.atomic():
+        db.execute(
+            "INSERT INTO search_index_state (id, definition) VALUES (1, ?) "
+            "ON CONFLICT(id) DO UPDATE SET definition = excluded.definition",
+            (INDEX_DEFINITION,),
+        )
+    return done

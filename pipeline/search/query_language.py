@@ -16,14 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pipeline.exceptions import QueryError
 from pipeline.text.stemming import GROUPS, stem_words, words
 
 MAX_QUERY_CHARS = 2000
 TOKEN = re.compile(r'"([^"]*)"?|(\()|(\))|([^\s()"]+)')
-
-
-class QueryError(ValueError):
-    """A query that cannot be understood; the message says where."""
 
 
 @dataclass(frozen=True)

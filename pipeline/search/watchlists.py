@@ -26,17 +26,14 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from pipeline.exceptions import QueryError, WatchlistError
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.search.index import find
-from pipeline.search.query_language import QueryError, parse
+from pipeline.search.query_language import parse
 
 WATCHLISTS_FILE = "watchlists.toml"
 # Articles matched per query while draining the queue: bounds the SQL statement's size.
 QUEUE_CHUNK = 500
-
-
-class WatchlistError(ValueError):
-    """The watchlists file cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +166,12 @@ def stored(db: Database) -> list[Watchlist]:
     return watchlists
 
 
+def queue_for_matching(db: Database, article_id: int) -> None:
+    """Put an article just indexed in the queue that ``match_queued`` reads (in the caller's
+    transaction)."""
+    db.execute("INSERT OR IGNORE INTO watchlist_queue (article_id) VALUES (?)", (article_id,))
+
+
 def match_queued(db: Database, watchlists: Sequence[Watchlist]) -> int:
     """Match the articles indexed since the last call against the (synced) watchlists.
 
@@ -182,7 +185,7 @@ def match_queued(db: Database, watchlists: Sequence[Watchlist]) -> int:
         queued = [
             row[0]
             for row in db.execute(
-                f"SELECT article_id FROM search_queue ORDER BY article_id LIMIT {QUEUE_CHUNK}"
+                f"SELECT article_id FROM watchlist_queue ORDER BY article_id LIMIT {QUEUE_CHUNK}"
             )
         ]
         if not queued:
@@ -191,7 +194,7 @@ def match_queued(db: Database, watchlists: Sequence[Watchlist]) -> int:
             for watchlist in watchlists:
                 added += _match(db, ids_by_name[watchlist.name], watchlist, queued, now)
             db.execute(
-                f"DELETE FROM search_queue WHERE article_id IN ({', '.join(map(str, queued))})"
+                f"DELETE FROM watchlist_queue WHERE article_id IN ({', '.join(map(str, queued))})"
             )
 
 

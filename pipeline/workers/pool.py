@@ -35,6 +35,7 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from pipeline.exceptions import CallFailed, CallTimeout, OutOfMemory, WorkerDied, WorkerError
 from pipeline.workers.memory import (
     data_bytes,
     libc,
@@ -57,28 +58,6 @@ STARTUP_SECONDS = 120  # for a new worker to import its libraries, on the busies
 # A busy worker's next call is written only if the socket takes it without blocking; the kernel
 # caps this at net.core.wmem_max (commonly 208 KiB, so larger pages then wait for an idle worker).
 SEND_BUFFER_BYTES = 4 * 1024 * 1024
-
-
-class WorkerError(Exception):
-    """A call that did not return a result; ``status`` is what to record."""
-
-    status = "extract_failed"
-
-
-class CallTimeout(WorkerError):
-    status = "extract_timeout"
-
-
-class WorkerDied(WorkerError):
-    pass
-
-
-class CallFailed(WorkerError):
-    """The function raised in the worker (the worker itself is fine)."""
-
-
-class OutOfMemory(WorkerError):
-    status = "extract_too_large"
 
 
 def exit_with_parent(parent: int, interval: float = 1.0) -> None:
@@ -141,7 +120,7 @@ def _worker_main(
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[str, Any] = ("ok", function(*args))
+            reply: tuple[str, Any] = ("result", function(*args))
         except MemoryError:
             reply = ("memory", "out of memory")
         except Exception as exc:  # noqa: BLE001 (reported to the caller, who records it)
@@ -321,7 +300,7 @@ class WorkerPool:
         call, worker.call = worker.call, None
         worker.calls += 1
         if call is not None and not call.result.done():
-            if kind == "ok":
+            if kind == "result":
                 call.result.set_result(value)
             elif kind == "memory":
                 call.result.set_exception(OutOfMemory(f"more than {self.memory_mb} MB"))

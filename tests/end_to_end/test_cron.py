@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.db.lock import CrawlLocked, DatabaseLock
-from pipeline.pipelines.store import FeedSchedule
+from pipeline.db.lock import DatabaseLock
+from pipeline.downloadermiddlewares.feedschedule import FeedSchedule
+from pipeline.exceptions import CrawlLocked
 from tests.conftest import FAST, ROOT, SITE, SITE_FEEDS, run_newsmon
 from tests.mockserver import MockServer
 

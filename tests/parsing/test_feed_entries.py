@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.parsing.feed_entries import FeedParseError, html_to_text, parse_feed
+from pipeline.exceptions import FeedParseError
+from pipeline.parsing.feed_entries import html_to_text, parse_feed
 from tests.conftest import fixture_bytes
 
 BASE = "http://news.test"

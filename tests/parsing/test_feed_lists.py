@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.parsing.feed_lists import FeedListError, FeedSource, load_feed_list
+from pipeline.exceptions import FeedListError
+from pipeline.parsing.feed_lists import FeedSource, load_feed_list
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">

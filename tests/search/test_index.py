@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
+from pipeline.exceptions import QueryError
 from pipeline.search.index import find, index_article
-from pipeline.search.query_language import All, Any, QueryError, Term, compile_query, parse
+from pipeline.search.query_language import All, Any, Term, compile_query, parse
 from pipeline.text.stemming import group_for, stem, stem_text, stem_ukrainian, words
 
 

@@ -17,17 +17,10 @@ from sqlite_utils import Database
 
 from pipeline.db.connection import open_db
 from pipeline.demo import EXAMPLE_WATCHLISTS
+from pipeline.exceptions import WatchlistError
 from pipeline.extensions.watchlistmatcher import WatchlistMatcher
 from pipeline.search.index import index_article
-from pipeline.search.watchlists import (
-    Watchlist,
-    WatchlistError,
-    load,
-    match_queued,
-    new_matches,
-    stored,
-    sync,
-)
+from pipeline.search.watchlists import Watchlist, load, match_queued, new_matches, stored, sync
 from tests.conftest import Crawl, run_newsmon
 
 # What each watchlist of the session crawl (tests/conftest.py) must match, by page.
@@ -111,9 +104,9 @@ def test_articles_indexed_later_are_matched_from_the_queue(indexed_db: Database)
          "language": "en", "status": "ok", "first_seen_at": "2026-11-02T00:00:00Z"}
     )  # fmt: skip
     index_article(indexed_db, 8, "Boards", "Boards and borders", "en")
-    indexed_db.execute("INSERT INTO search_queue (article_id) VALUES (8)")
+    indexed_db.execute("INSERT INTO watchlist_queue (article_id) VALUES (8)")
     assert match_queued(indexed_db, stored(indexed_db)) == 1
-    assert indexed_db.execute("SELECT count(*) FROM search_queue").fetchone() == (0,)
+    assert indexed_db.execute("SELECT count(*) FROM watchlist_queue").fetchone() == (0,)
     assert [(m["watchlist"], m["article_id"]) for m in new_matches(indexed_db)] == [("board", 8)]
 
 
@@ -136,7 +129,7 @@ def test_crawl_matches_new_articles_against_the_watchlists(crawl: Crawl) -> None
                 )
             )
             assert pages(rows) == expected, name
-        assert db.execute("SELECT count(*) FROM search_queue").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM watchlist_queue").fetchone() == (0,)
         stats = json.loads(db.execute("SELECT stats FROM crawl_runs").fetchone()[0])
     assert stats["newsmon/watchlists/active"] == len(EXPECTED)
     # The watchlists were new to this database: their matches came from the crawl itself.

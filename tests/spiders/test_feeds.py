@@ -13,7 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from pipeline.downloadermiddlewares.addressguard import RefusedRequest
+from pipeline.downloadermiddlewares.ignored_requests import RefusedRequest
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.parsing.decoding import decode_page
 from pipeline.parsing.feed_lists import FeedSource

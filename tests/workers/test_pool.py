@@ -11,14 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.workers.pool import (
-    RSS_CHECK_CALLS,
-    CallFailed,
-    CallTimeout,
-    OutOfMemory,
-    WorkerDied,
-    WorkerPool,
-)
+from pipeline.exceptions import CallFailed, CallTimeout, OutOfMemory, WorkerDied
+from pipeline.workers.pool import RSS_CHECK_CALLS, WorkerPool
 
 _kept: list[bytes] = []
 

@@ -1,0 +1,109 @@
+"""Dedup's own tables, written from what ``DedupPipeline`` decided, in the store's transaction.
+
+``DedupPipeline`` decides on an item what it is (a copy, a near-copy, which story); the store
+writes the article's row and, in the same transaction, hands over to ``DedupTables``, which
+owns ``stories``, ``near_dup_buckets``, ``term_df`` and ``story_index`` and the dedup columns of
+``articles`` (``text_hash``, ``duplicate_of``, ``duplicate_similarity``, ``story_terms``,
+``story_norm``, ``story_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy.statscollectors import StatsCollector
+    from sqlite_utils import Database
+
+    from pipeline.items import ArticleItem
+    from pipeline.text.fingerprints import Fingerprints
+
+
+class DedupTables:
+    """Writes dedup's decisions. ``find_article(url)`` is the store's lookup of an article id
+    by URL, which sees this batch's rows too."""
+
+    def __init__(
+        self,
+        db: Database,
+        stats: StatsCollector,
+        find_article: Callable[[str], int | None],
+    ) -> None:
+        self.db = db
+        self.stats = stats
+        self.find_article = find_article
+
+    def article_columns(
+        self, item: ArticleItem, fp: Fingerprints, published: str
+    ) -> dict[str, Any]:
+        """The article's dedup columns, for an article that has text for the first time; a new
+        story is created for it if it starts one."""
+        duplicate_of = self.find_article(item.duplicate_of_url) if item.duplicate_of_url else None
+        return {
+            "text_hash": fp.text_hash,
+            "duplicate_of": duplicate_of,
+            "duplicate_similarity": item.duplicate_similarity if duplicate_of else None,
+            "story_terms": " ".join(fp.story_terms),
+            "story_norm": item.story_norm,
+            "story_id": self._story_of(item, published),
+        }
+
+    def file_new_text(
+        self,
+        article_id: int,
+        item: ArticleItem,
+        fp: Fingerprints,
+        columns: dict[str, Any],
+        published: str,
+    ) -> None:
+        """File an article that has text for the first time (its row written with
+        ``article_columns``) for dedup's later lookups, and count it in its story."""
+        if columns["duplicate_of"] is None:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
+                [(bucket, article_id) for bucket in fp.buckets],
+            )
+            if fp.story_terms:
+                self.db.conn.executemany(
+                    "INSERT INTO term_df (term, df) VALUES (?, 1) "
+                    "ON CONFLICT(term) DO UPDATE SET df = df + 1",
+                    [(term,) for term in set(fp.story_terms)],
+                )
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO story_index (term, published, article_id) "
+                    "VALUES (?, ?, ?)",
+                    [(term, published, article_id) for term in item.story_index_terms],
+                )
+        self.db.execute(
+            """
+            UPDATE stories SET
+                article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
+                outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
+                                FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
+                languages = (SELECT group_concat(DISTINCT language)
+                             FROM articles WHERE story_id = :id),
+                first_seen = min(first_seen, :published),
+                last_seen = max(last_seen, :published)
+            WHERE id = :id
+            """,
+            {"id": columns["story_id"], "published": published},
+        )
+
+    def _story_of(self, item: ArticleItem, published: str) -> int:
+        """The story the article joins, or a new one."""
+        if item.story_of_url:
+            other = self.find_article(item.story_of_url)
+            if other is not None:
+                row = self.db.execute(
+                    "SELECT story_id FROM articles WHERE id = ?", (other,)
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    return int(row[0])
+        cursor = self.db.execute(
+            "INSERT INTO stories (title, first_seen, last_seen) VALUES (?, ?, ?)",
+            (item.title or item.entry.title, published, published),
+        )
+        self.stats.inc_value("newsmon/stories/created")
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from pipeline import statuses
 from pipeline.exceptions import QueryError
 from pipeline.search.query_language import compile_query
-from pipeline.text.stemming import words
+from pipeline.text.tokens import search_tokens
 
 PLUGIN = "newsmon"  # the distribution name, under which datasette serves static/
 ATOM = "http://www.w3.org/2005/Atom"
@@ -94,7 +94,7 @@ def fts_expression(query: str | None) -> str:
         return compile_query(text)
     except QueryError:
         kept = (part for part in text.split() if part not in ("AND", "OR", "NOT"))
-        plain = " ".join(words(" ".join(kept)))
+        plain = " ".join(search_tokens(" ".join(kept)))
         return compile_query(plain) if plain else NOTHING
 
 

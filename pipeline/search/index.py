@@ -16,7 +16,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipeline.search.query_language import Node, compile_query, matched_terms, parse, terms
-from pipeline.text.stemming import GROUPS, group_for, stem, stem_text, words
+from pipeline.text.stemming import GROUPS, group_for, stem, stem_text
+from pipeline.text.tokens import search_tokens
 
 # bm25 weights of the columns title, text, stemmer: a word in the title counts four times.
 RANK = "bm25(articles_search, 4.0, 1.0, 0.0)"
@@ -128,7 +129,7 @@ def excerpt(text: str, node: Node, group: str, size: int = EXCERPT_WORDS) -> str
     prefixes = tuple(term.words[-1] for term in terms(node) if term.prefix)
     pieces = text.split()
     for position, piece in enumerate(pieces):
-        for word in words(piece):
+        for word in search_tokens(piece):
             stemmed = stem(word, group)
             if stemmed in wanted or (prefixes and word.startswith(prefixes)):
                 start = max(0, position - size // 3)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.exceptions import QueryError
-from pipeline.text.stemming import GROUPS, stem_words, words
+from pipeline.text.stemming import GROUPS, stem_words
+from pipeline.text.tokens import search_tokens
 
 MAX_QUERY_CHARS = 2000
 TOKEN = re.compile(r'"([^"]*)"?|(\()|(\))|([^\s()"]+)')
@@ -126,7 +127,7 @@ class _Parser:
             self.position += 1
             return node
         prefix = kind == "word" and value.endswith("*")
-        found = words(value)
+        found = search_tokens(value)
         if not found:
             return None  # punctuation only
         return Term(tuple(found), prefix=prefix and len(found[-1]) >= 2, text=value)

@@ -7,11 +7,12 @@ compare numbers.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from pipeline.text.tokens import fingerprint_tokens
 
 SHINGLE_WORDS = 4
 NUM_PERM = 64
@@ -19,7 +20,6 @@ NUM_PERM = 64
 # 99.6% of cases, 0.1 in 0.2% (and candidates are then compared exactly).
 BANDS, ROWS = 16, 4
 MINHASH_SEED = 20221
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 # Story terms: tokens of a title and lead, in Latin letters, cut to a common stem length, so that
 # "Казахстан", "Казахстане" and "Kazakhstan" meet.
@@ -225,17 +225,13 @@ STOPWORDS = frozenset(
 )
 
 
-def words(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
 def text_hash(text: str) -> str:
     """Hash of the text's words: equal for texts that differ only in spacing or case."""
-    return _hash_of(words(text))
+    return _hash_of(fingerprint_tokens(text))
 
 
 def shingles(text: str) -> set[str]:
-    return _shingles_of(words(text))
+    return _shingles_of(fingerprint_tokens(text))
 
 
 def _hash_of(tokens: list[str]) -> str:
@@ -269,7 +265,7 @@ def minhash_signature(shingle_set: Iterable[str]) -> list[int]:
 def shingle_hashes(text: str) -> bytes:
     """The text's distinct 4-word shingles as sorted 32-bit hashes (SHA-1's first four bytes):
     what near-duplicate checks compare, as numbers rather than strings."""
-    return _distinct(_hashed_shingles(words(text)))
+    return _distinct(_hashed_shingles(fingerprint_tokens(text)))
 
 
 def hashed_jaccard(a: bytes, b: bytes) -> float:
@@ -333,7 +329,7 @@ def lsh_buckets(signature: list[int]) -> list[int]:
 
 def story_terms(title: str | None, text: str | None) -> list[str]:
     """Distinct stemmed terms of the title and the first words of the text."""
-    return _terms_of(words(title or ""), words(text or ""))
+    return _terms_of(fingerprint_tokens(title or ""), fingerprint_tokens(text or ""))
 
 
 def _terms_of(title_tokens: list[str], text_tokens: list[str]) -> list[str]:
@@ -364,13 +360,15 @@ class Fingerprints:
 
 
 def fingerprint(title: str | None, text: str) -> Fingerprints:
-    tokens = words(text)  # once: the text is long, and every fingerprint starts from its words
+    tokens = fingerprint_tokens(
+        text
+    )  # once: the text is long, and every fingerprint starts from its words
     hashes = _hashed_shingles(tokens)
     signature = _minhash(hashes)
     return Fingerprints(
         _hash_of(tokens),
         signature,
         lsh_buckets(signature),
-        _terms_of(words(title or ""), tokens),
+        _terms_of(fingerprint_tokens(title or ""), tokens),
         _distinct(hashes),
     )

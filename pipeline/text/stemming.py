@@ -16,10 +16,11 @@ group ``other``, where only the script fallback applies.
 
 from __future__ import annotations
 
-import re
 from functools import cache, lru_cache
 
 import Stemmer
+
+from pipeline.text.tokens import search_tokens
 
 SNOWBALL = {
     "ar": "arabic",
@@ -78,7 +79,6 @@ LATIN_GROUPS = (
     }
 )
 LATIN_OR_CYRILLIC_GROUPS = LATIN_GROUPS | CYRILLIC_GROUPS
-WORD = re.compile(r"\w+")
 
 
 def group_for(language: str | None) -> str:
@@ -91,18 +91,13 @@ def group_for(language: str | None) -> str:
     return SNOWBALL.get(language, OTHER)
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased ``\\w+`` words, with ё written as е (as most Russian texts do)."""
-    return WORD.findall(text.casefold().replace("ё", "е"))
-
-
 def stem_words(tokens: list[str], group: str) -> list[str]:
     return [stem(token, group) for token in tokens]
 
 
 def stem_text(text: str, group: str) -> str:
     """The text as space-separated stems, for the search index."""
-    return " ".join(stem_words(words(text), group))
+    return " ".join(stem_words(search_tokens(text), group))
 
 
 @lru_cache(maxsize=1 << 15)  # the words of a few hundred articles: bounded memory

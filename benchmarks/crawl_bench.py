@@ -12,6 +12,7 @@ on loopback; the output says so. Real crawls keep the defaults.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -24,6 +25,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from pipeline.demo import demo_site, write_feed_list
+
 CHECKOUT = Path(__file__).resolve().parent.parent
 BENCH_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
@@ -32,15 +35,6 @@ BENCH_SETTINGS = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def demo_feeds(tmp: Path) -> tuple[subprocess.Popen[str], Path]:
-    from pipeline.demo import FEEDS, start_site
-
-    site, base = start_site()
-    feeds = tmp / "feeds.txt"
-    feeds.write_text("".join(f"{base}/feeds/{name}\n" for name in FEEDS))
-    return site, feeds
 
 
 def run_crawl(feeds: Path, db: Path, allow: list[str], workers: int) -> dict[str, Any]:
@@ -195,21 +189,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        site = None
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsmon-bench-")))
         feeds, allow = args.feeds, args.allow_private
         if feeds is None:
-            site, feeds = demo_feeds(tmp)
+            feeds = write_feed_list(stack.enter_context(demo_site()), tmp)
             allow = ["127.0.0.1/32"]
-        try:
-            run = run_crawl(feeds, tmp / "bench.db", allow, args.workers)
-            figures = crawl_figures(tmp / "bench.db")
-            base = baseline(figures.pop("urls"))
-        finally:
-            if site is not None:
-                site.kill()
-                site.wait()
+        run = run_crawl(feeds, tmp / "bench.db", allow, args.workers)
+        figures = crawl_figures(tmp / "bench.db")
+        base = baseline(figures.pop("urls"))
     stored = figures["articles_with_text"]
     phase = figures["page_phase_seconds"] or run["wall_seconds"]
     rate = stored / phase if phase else 0.0

@@ -1,21 +1,24 @@
 """``make demo``: a small news site on 127.0.0.1 from the project's fixtures, crawled and served.
 
-Runs from a checkout of newsmon (the site is ``tests/mockserver/site``); needs no internet.
+Runs from a checkout of newsmon: the site is the test suite's mock server (``tests.mockserver``,
+serving ``tests/mockserver/site``), started the same way as in the tests. Needs no internet.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import api
 
+if TYPE_CHECKING:
+    from tests.mockserver import MockServer
+
 CHECKOUT = Path(__file__).resolve().parent.parent
-SITE = CHECKOUT / "tests" / "mockserver" / "site"
 EXAMPLE_WATCHLISTS = CHECKOUT / "watchlists.example.toml"
 FEEDS = [
     "world.rss",
@@ -33,38 +36,38 @@ FEEDS = [
 REFUSED_ADDRESS = "http://127.0.0.2:9"
 
 
-def start_site() -> tuple[subprocess.Popen[str], str]:
-    if not SITE.is_dir():
-        sys.exit(f"newsmon demo: {SITE} not found; run the demo from a newsmon checkout")
-    command = [sys.executable, "-m", "tests.mockserver", "--root", str(SITE)]
-    command += ["--set", f"canary={REFUSED_ADDRESS}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT)
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+def demo_site() -> MockServer:
+    """The demo news site, to start with ``with``: the test suite's mock server."""
+    try:
+        from tests.mockserver import SITE, MockServer
+    except ImportError:
+        sys.exit("newsmon demo: tests/mockserver not found; run the demo from a newsmon checkout")
+    return MockServer(SITE, values={"canary": REFUSED_ADDRESS})
+
+
+def write_feed_list(site: MockServer, directory: Path) -> Path:
+    """The demo's feeds on the running ``site``, as a plain feed list in ``directory``."""
+    feeds = directory / "feeds.txt"
+    feeds.write_text("".join(site.url(f"feeds/{name}") + "\n" for name in FEEDS))
+    return feeds
 
 
 def crawl_demo(db_path: str | Path, watchlists_file: str | Path | None = None) -> api.CrawlResult:
     """Start the demo site, crawl it into ``db_path``, stop the site."""
-    site, base = start_site()
-    try:
-        with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp:
-            feeds = Path(tmp) / "feeds.txt"
-            feeds.write_text("".join(f"{base}/feeds/{name}\n" for name in FEEDS))
-            print(f"Demo news site at {base}; crawling it into {db_path}", file=sys.stderr)
-            return api.crawl(
-                db_path,
-                feeds,
-                allow_private=["127.0.0.1/32"],
-                overrides={
-                    "DOWNLOAD_DELAY": "0",
-                    "AUTOTHROTTLE_ENABLED": "False",
-                    "LOG_LEVEL": "WARNING",
-                },
-                watchlists_file=watchlists_file,
-            )
-    finally:
-        site.kill()
-        site.wait()
+    with demo_site() as site, tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp:
+        feeds = write_feed_list(site, Path(tmp))
+        print(f"Demo news site at {site.base}; crawling it into {db_path}", file=sys.stderr)
+        return api.crawl(
+            db_path,
+            feeds,
+            allow_private=["127.0.0.1/32"],
+            overrides={
+                "DOWNLOAD_DELAY": "0",
+                "AUTOTHROTTLE_ENABLED": "False",
+                "LOG_LEVEL": "WARNING",
+            },
+            watchlists_file=watchlists_file,
+        )
 
 
 def main() -> None:

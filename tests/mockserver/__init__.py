@@ -34,6 +34,10 @@ from urllib.parse import parse_qs, urlsplit
 import brotli
 import zstandard
 
+# The news site that the tests and ``make demo`` serve: feeds in several formats and encodings,
+# broken ones, articles in English, Russian and Ukrainian, and the chaos feed of hostile cases.
+SITE = Path(__file__).resolve().parent / "site"
+
 CONTENT_TYPES = {
     ".rss": "application/rss+xml",
     ".atom": "application/atom+xml",

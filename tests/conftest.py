@@ -31,6 +31,15 @@ FAST = [
 SITE_FEEDS = [*DEMO_FEEDS, "gzipped.xml", "empty.xml", "garbage.xml"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that runs newsmon in a child process: the tests in end_to_end/,
+    and those that use the session's crawl of the mock site (``-m "not slow"`` leaves them out)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "end_to_end" in item.path.parts or "crawl" in fixtures or "chaos" in fixtures:
+            item.add_marker(pytest.mark.slow)
+
+
 def fixture_bytes(
     path: str, base: str = "http://news.test", canary: str = "http://canary.test"
 ) -> bytes:

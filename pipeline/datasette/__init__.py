@@ -1,10 +1,10 @@
 """newsmon's datasette plugin (registered as the ``datasette`` entry point ``newsmon``).
 
-The hooks live in ``pipeline.datasette.plugin``; they are imported here so that datasette finds
+The hooks live in ``pipeline.datasette.hooks``; they are imported here so that datasette finds
 them on this package, together with its ``templates/`` and ``static/`` folders.
 """
 
-from pipeline.datasette.plugin import (
+from pipeline.datasette.hooks import (
     asgi_wrapper,
     extra_css_urls,
     prepare_connection,

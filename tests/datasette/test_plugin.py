@@ -19,7 +19,8 @@ from datasette.app import Datasette
 from lxml import etree
 
 from pipeline.api import DATASETTE_SETTINGS, datasette_metadata, serve_command
-from pipeline.datasette.plugin import draw_chart, sanitise
+from pipeline.datasette.atom import sanitise
+from pipeline.datasette.chart import draw_chart
 from pipeline.db.connection import open_db
 from pipeline.search.index import index_article
 from pipeline.search.watchlists import Watchlist, sync

@@ -1,0 +1,108 @@
+"""datasette hooks: stemmed search in SQL, Atom feeds of queries, readable article text, a chart.
+
+- ``newsmon_query(q)``: the FTS5 expression of a newsmon query
+  (``pipeline.search.query_language``), for ``articles_search MATCH newsmon_query(:q)`` in saved
+  queries.
+- ``.atom``: any query returning ``atom_id``, ``atom_title`` and ``atom_updated`` is also an Atom
+  1.0 feed (``pipeline.datasette.atom``).
+- Article text is shown as escaped paragraphs; nothing from a feed or page is rendered as HTML.
+- ``/-/chart``: articles per day per feed or per watchlist (``pipeline.datasette.chart``).
+- Paths that datasette 0.65 would redirect off-site are refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import datasette
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from pipeline.datasette.atom import REQUIRED_ATOM_COLUMNS, paragraphs_html, render_atom
+from pipeline.datasette.chart import chart
+from pipeline.exceptions import QueryError
+from pipeline.search.query_language import compile_query
+from pipeline.text.tokens import search_tokens
+
+PLUGIN = "newsmon"  # the distribution name, under which datasette serves static/
+Hook = TypeVar("Hook", bound=Callable[..., Any])
+
+
+def hookimpl(function: Hook) -> Hook:
+    """datasette's hookimpl marker, typed."""
+    return cast(Hook, datasette.hookimpl(function))
+
+
+@hookimpl
+def prepare_connection(conn: sqlite3.Connection) -> None:
+    conn.create_function("newsmon_query", 1, fts_expression, deterministic=True)
+
+
+# Matches no article: no stemmer group has this name.
+NOTHING = "stemmer : nogroup"
+
+
+def fts_expression(query: str | None) -> str:
+    """A search box forgives: a query that does not parse is searched as its plain words
+    (sqlite3 would only report "user-defined function raised exception")."""
+    text = str(query or "")
+    try:
+        return compile_query(text)
+    except QueryError:
+        kept = (part for part in text.split() if part not in ("AND", "OR", "NOT"))
+        plain = " ".join(search_tokens(" ".join(kept)))
+        return compile_query(plain) if plain else NOTHING
+
+
+@hookimpl
+def render_cell(
+    value: Any, column: str, table: str | None, database: str, datasette: Any
+) -> Markup | None:
+    if table == "articles" and column == "text" and isinstance(value, str):
+        return Markup(f'<div class="newsmon-text">{paragraphs_html(value)}</div>')
+    if table is None and column == "article" and isinstance(value, int):
+        # Saved queries name the article id "article": it links to the article's page.
+        href = datasette.urls.row(database, "articles", str(value))
+        return Markup(f'<a href="{escape(href)}">{value}</a>')
+    return None
+
+
+@hookimpl
+def asgi_wrapper() -> Callable[[Any], Any]:
+    """Refuse paths that datasette 0.65 would redirect off-site (``/\\example.com/`` becomes
+    ``Location: /\\example.com``, which browsers follow as ``//example.com``: datasette
+    issue #2680, fixed only in 1.0a33)."""
+
+    def wrap(app: Any) -> Any:
+        async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            path = scope.get("path", "") if scope.get("type") == "http" else ""
+            if "\\" in path or path.startswith("//"):
+                response = Response.text("Not found", status=404)
+                await response.asgi_send(send)
+                return
+            await app(scope, receive, send)
+
+        return guarded
+
+    return wrap
+
+
+@hookimpl
+def extra_css_urls(datasette: Any) -> list[str]:
+    return [datasette.urls.static_plugins(PLUGIN, "newsmon.css")]
+
+
+@hookimpl
+def register_output_renderer() -> dict[str, Any]:
+    return {
+        "extension": "atom",
+        "render": render_atom,
+        "can_render": lambda columns: set(columns) >= REQUIRED_ATOM_COLUMNS,
+    }
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [(r"^/-/chart$", chart)]

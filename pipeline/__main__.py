@@ -6,7 +6,8 @@ from __future__ import annotations
 def main() -> None:
     # Imported here: the extraction workers are started with multiprocessing's "spawn", which
     # imports the program's main script again in each of them, and the command line's libraries
-    # (Scrapy, sqlite-utils, lxml: 27 MB) would then be loaded into every worker.
+    # (Scrapy, sqlite-utils, lxml) would then be loaded into every worker (measurements:
+    # docs/performance.md).
     from pipeline.cli import cli
 
     cli()

@@ -1,4 +1,11 @@
-"""HTTP download handler: Scrapy's, with idle connections closed after seconds, not minutes."""
+"""HTTP download handler: Scrapy's, with idle connections closed after seconds, not minutes.
+
+Scrapy uses it for every http(s) request (``DOWNLOAD_HANDLERS``); the other schemes have no
+handler at all.
+
+Settings: ``NEWSMON_IDLE_CONNECTION_SECONDS``, besides those Scrapy's ``HTTP11DownloadHandler``
+reads.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +20,10 @@ if TYPE_CHECKING:
 class HTTPDownloadHandler(HTTP11DownloadHandler):
     """Keeps an idle connection open for ``NEWSMON_IDLE_CONNECTION_SECONDS``.
 
-    Twisted keeps one for 240 s. A feed crawl asks most hosts for a robots.txt, a feed and a few
-    pages within seconds, then never again: a run of 4,700 feeds held 2,500 connections open
-    after 30 s, over the usual limit of 1,024 open files, each with its buffers.
+    Twisted keeps one for minutes. A feed crawl asks most hosts for a robots.txt, a feed and a
+    few pages within seconds, then never again: kept open that long, the connections of a large
+    run pile up past the usual limit on open files, each with its buffers (measurements:
+    docs/performance.md).
     """
 
     def __init__(self, crawler: Crawler) -> None:

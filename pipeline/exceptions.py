@@ -3,7 +3,8 @@
 Errors a user sees are one line that names the file, URL or query and the problem (the command
 line prints them without a traceback). Requests the crawl does not send are Scrapy's
 ``IgnoreRequest``: they are in ``pipeline.downloadermiddlewares.ignored_requests``, because this
-module is imported by the worker processes, which must not load Scrapy (20 MB each).
+module is imported by the worker processes, which must not load Scrapy (measurements:
+docs/performance.md).
 """
 
 from __future__ import annotations

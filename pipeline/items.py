@@ -68,8 +68,8 @@ class ArticleItem:
     image: str | None = None
     requested_urls: list[str] = field(default_factory=list)
     fingerprints: Fingerprints | None = None  # of the text, set by extraction
-    # The text's stems for the search index (pipeline.search.index), by the worker: (stemmer group of
-    # the language it detected, stems).
+    # The text's stems for the search index (pipeline.search.index), by the worker: (stemmer
+    # group of the language it detected, stems).
     text_stems: tuple[str, str] | None = None
     # Dedup decisions (pipeline.pipelines.dedup), by URL: the store turns them into ids.
     same_as_url: str | None = None  # the same article, stored under this URL: only a sighting

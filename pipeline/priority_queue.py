@@ -1,12 +1,16 @@
 """Scheduler queue: the highest priority first across hosts, the host with the most waiting
 first, at a cost that does not grow with the hosts.
 
-Scrapy's ``DownloaderAwarePriorityQueue`` (its default) takes the next request from the host with
-the fewest downloads in progress, and compares priorities within that host only: a host's pages
-were asked for while other hosts' feeds still waited, so a run's pages and its feeds were mixed
-from the first seconds. It also finds its host by counting the downloads of
-every host with requests waiting, on every request, and counts every waiting request for
-``len``: a run of 4,700 feeds on as many hosts spent a quarter of the crawl process's time there.
+Scrapy's scheduler takes every request from it (``SCHEDULER_PRIORITY_QUEUE``). Scrapy's own
+``DownloaderAwarePriorityQueue`` (its default) takes the next request from the host with the
+fewest downloads in progress, and compares priorities within that host only: a host's pages are
+asked for while other hosts' feeds still wait, so a run's pages and its feeds are mixed from the
+first seconds. It also finds its host by counting the downloads of every host with requests
+waiting, on every request, and counts every waiting request for ``len``, which with thousands of
+hosts takes a large share of the crawl process's time (measurements: docs/performance.md).
+
+Settings: none of its own. Like Scrapy's queue it needs ``CONCURRENT_REQUESTS_PER_IP`` at 0, and
+it cannot resume a crawl (``JOBDIR``).
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ class HostRoundRobinQueue(DownloaderAwarePriorityQueue):
     the highest priority waiting (feeds before pages, whatever their host), of those the one with
     the most such requests waiting, and of equals the one served longest ago. A host busy with its
     feeds thus does not hold up the pages of idle ones, and a site with many pages is asked
-    whenever it is idle rather than once per round of every other site: served in turn, a host
-    with 40 pages among 4,700 with one each had its last pages asked for at the very end of the
-    run, where a page slow to answer held up the finish. When every waiting host has downloads in
+    whenever it is idle rather than once per round of every other site: served in turn, its last
+    pages would be asked for at the very end of the run, where one page slow to answer holds up
+    the finish (measurements: docs/performance.md). When every waiting host has downloads in
     progress, the request comes from the least busy host with a request of the highest priority.
     Hosts busy downloading are at most ``CONCURRENT_REQUESTS``, so a pop looks at that many hosts
     at most for each priority (and at each distinct count of waiting requests).

@@ -1,6 +1,7 @@
 """Scrapy settings for newsmon.
 
-Our own settings are prefixed ``NEWSMON_`` and documented in the README (Settings).
+Our own settings are prefixed ``NEWSMON_`` and documented in docs/settings.md, with the Scrapy
+settings newsmon changes.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ NEWSMON_MAX_URL_CHARS = 2048
 NEWSMON_MIN_TEXT_CHARS = 200  # shorter extractions are stored without text
 NEWSMON_EXTRACT_WORKERS = 0  # 0: one worker process per core
 NEWSMON_EXTRACT_TASKS_PER_WORKER = 2000  # restart a worker after this many pages and feeds
-NEWSMON_WORKER_MAX_RSS_MB = 150  # ... or once its resident memory is above this (idle: 59 MB)
+NEWSMON_WORKER_MAX_RSS_MB = 150  # ... or once its resident memory is above this
 NEWSMON_EXTRACT_TIMEOUT = 20.0  # seconds per page; then the worker is killed and replaced
 NEWSMON_EXTRACT_MEMORY_MB = 512  # memory per page on top of a worker's own; 0: no limit
 NEWSMON_FEED_PARSE_TIMEOUT = 60.0  # seconds per feed, parsed in a worker process
 NEWSMON_BATCH_SIZE = 100  # rows per write transaction
 NEWSMON_BATCH_SECONDS = 2.0  # ... or at least this often
-# Dedup thresholds, chosen from measurements (README, Dedup).
+# Dedup thresholds, chosen from measurements (docs/dedup.md).
 NEWSMON_NEAR_DUPLICATE_THRESHOLD = 0.5  # Jaccard similarity of 4-word shingles
 NEWSMON_STORY_THRESHOLD = 0.3  # IDF-weighted cosine of title-and-lead terms
 NEWSMON_STORY_WINDOW_DAYS = 3.0
@@ -57,7 +58,7 @@ NEWSMON_GC_THRESHOLD = [50_000, 20, 10]
 USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 
-# Polite by default: one request at a time per site with a delay, adapted to the server.
+# Polite by default: at most two requests at a time per site, with a delay adapted to the server.
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5

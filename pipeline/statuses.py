@@ -42,6 +42,8 @@ READ_FEED_STATUSES = frozenset({OK, NO_ENTRIES})
 UNREAD_FEED_STATUSES = frozenset({NOT_MODIFIED, UNCHANGED})
 
 # Crawl runs (``crawl_runs.status``) -----------------------------------------------------------
+RUN_RUNNING = "running"  # under way, or its process was killed before it could say
+RUN_KILLED = "killed"  # a later crawl found it still running: its process ended abruptly
 RUN_OK = "ok"
 RUN_PARTIAL = "partial"  # finished, but some feeds failed
 RUN_FAILED = "failed"  # no feed could be read, or the database could not be written

@@ -1,7 +1,12 @@
 """Feed autodiscovery: from a feed URL or a site URL to the site's feed.
 
 A page's ``<link rel="alternate">`` of RSS, Atom or JSON Feed type come first, in page order,
-then common feed paths. Every candidate is fetched and must parse as a feed.
+then common feed paths. Every candidate is fetched and must parse as a feed. ``newsmon feeds
+add`` runs it (``pipeline.api.discover_feed``), which keeps the best feed it yields.
+
+Settings: none of its own. Its ``custom_settings`` drop the project's item pipelines and
+extensions, and of the downloader middlewares keep only the address guard, which reads
+``NEWSMON_ALLOW_PRIVATE``.
 """
 
 from __future__ import annotations

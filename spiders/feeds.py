@@ -1,6 +1,15 @@
 """The feed spider: fetches feeds, follows their entry links, and yields what it found.
 
-It does no extraction and knows nothing of the database: pipelines do that.
+``newsmon crawl`` runs it (``scrapy crawl feeds`` too). Every feed is scheduled at once, ahead of
+the pages; feeds are parsed in the crawl's worker pool (``pipeline.workers.pool``). It yields a
+``FeedItem`` per feed and an ``ArticleItem`` per entry, with the downloaded page or the reason it
+has none. It does no extraction and knows nothing of the database: pipelines do that.
+
+Settings: ``NEWSMON_FEEDS``, else ``NEWSMON_FEEDS_FILE``; ``NEWSMON_MAX_ENTRIES_PER_FEED``,
+``NEWSMON_MAX_URL_CHARS``, ``NEWSMON_MAX_TITLE_CHARS``, ``NEWSMON_FETCH_ARTICLES``,
+``NEWSMON_ARTICLE_TIMEOUT`` (with ``DOWNLOAD_TIMEOUT``), ``NEWSMON_ARTICLE_MAXSIZE`` (with
+``DOWNLOAD_MAXSIZE``), ``NEWSMON_FEED_PARSE_TIMEOUT``; the worker pool's, through
+``crawl_workers``.
 """
 
 from __future__ import annotations
@@ -142,7 +151,8 @@ class FeedSpider(Spider):
         item.etag = _header(response, b"ETag")
         item.last_modified = _header(response, b"Last-Modified")
         try:
-            # A large feed takes feedparser most of a second: never on the reactor thread.
+            # A large feed keeps feedparser busy for long: never on the reactor thread
+            # (measurements: docs/performance.md).
             parsed = await self.parse_off_reactor(response)
         except FeedParseError as exc:
             item.status, item.error = exc.reason, str(exc)

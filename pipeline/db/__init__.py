@@ -1,0 +1,1 @@
+"""The SQLite database: opening it, its migrations, the crawl lock, and export."""

@@ -13,9 +13,9 @@ from pipeline.exceptions import DatabaseError
 from pipeline.search.index import bring_up_to_date
 
 BUSY_TIMEOUT_SECONDS = 30
-# SQLite's page cache per connection, in the crawl process's heap. The store's and dedup's were
-# 32 MB: they filled up over a run of 5,000 articles (the heap grew by 60 MB), and 8 MB costs
-# dedup no more time per article at 10,000 and 100,000 stored (benchmarks/dedup_bench.py).
+# SQLite's page cache per connection, in the crawl process's heap. A larger cache fills up over
+# a long run and grows the heap, without making dedup faster per article, however many articles
+# are stored (benchmarks/dedup_bench.py; measurements: docs/performance.md).
 CACHE_MB = 8
 
 

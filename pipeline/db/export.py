@@ -1,4 +1,7 @@
-"""Export of articles or watchlist matches as JSON Lines or CSV, for other tools."""
+"""Export of articles or watchlist matches as JSON Lines or CSV, for other tools.
+
+``newsmon export`` writes it, through ``pipeline.api.export``.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,8 @@ RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 
 
 def parse_since(value: str | None, now: float | None = None) -> str:
-    """An ISO 8601 UTC bound from ``2026-11-01``, ``2026-11-01T12:00``, ``24h``, ``7d`` or ``2w``."""
+    """An ISO 8601 UTC bound from ``2026-11-01``, ``2026-11-01T12:00``, ``24h``, ``7d`` or
+    ``2w``."""
     if not value:
         return ""
     relative = RELATIVE.match(value.strip())
@@ -60,7 +64,8 @@ def parse_since(value: str | None, now: float | None = None) -> str:
 
 
 def export(db: Database, kind: str, since: str, output: TextIO, fmt: str) -> int:
-    """Write the ``kind`` rows first stored at or after ``since`` to ``output``; returns how many."""
+    """Write the ``kind`` rows first stored at or after ``since`` to ``output``; returns how
+    many."""
     if kind not in QUERIES:
         raise ValueError(f"cannot export {kind!r}: choose one of {', '.join(KINDS)}")
     if fmt not in FORMATS:

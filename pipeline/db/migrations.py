@@ -3,6 +3,7 @@
 Migrations are frozen history: once released, one is never changed in what it does to a
 database, and none imports newsmon's code (which changes). Data that today's code must compute,
 such as the stems of the search index, is made after migrating, by the component that owns it.
+``pipeline.db.connection.open_db`` applies the pending migrations whenever it opens a database.
 """
 
 from __future__ import annotations
@@ -214,13 +215,14 @@ def add_feed_schedule(db: Database) -> None:
 
 @migrations()
 def add_feed_removed_at(db: Database) -> None:
-    """Removed feeds keep their history but are no longer crawled."""
+    """Removed feeds keep their history but are not crawled."""
     db.table("feeds").add_column("removed_at", str)
 
 
 @migrations()
 def reindex_fts_only_when_text_changes(db: Database) -> None:
-    """Updates of other columns (story, dedup, status) no longer re-index the article."""
+    """The full-text index is updated when an article's title or text changes, not on updates
+    of its other columns (story, dedup, status)."""
     db.execute("DROP TRIGGER IF EXISTS articles_au")
     db.execute(
         """
@@ -286,8 +288,8 @@ def add_watchlists(db: Database) -> None:
 @migrations()
 def index_new_articles_from_the_store(db: Database) -> None:
     """New articles are added to ``articles_fts`` by the store, in the same batch, rather than by
-    an insert trigger: FTS5 indexed each trigger's row on its own (three times the cost), and that
-    was a tenth of the crawl process's time. Updates and deletes keep their triggers."""
+    an insert trigger: FTS5 indexes each trigger's row on its own, at a much higher cost
+    (measurements: docs/performance.md). Updates and deletes keep their triggers."""
     db.execute("DROP TRIGGER IF EXISTS articles_ai")
 
 

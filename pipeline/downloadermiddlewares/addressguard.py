@@ -1,7 +1,12 @@
-"""Downloader middleware that refuses non-http(s) URLs and non-public addresses.
+"""Downloader middlewares that refuse non-http(s) URLs and non-public addresses.
 
-It runs before robots.txt and again for every redirect hop, since each hop is a new request.
-Host names are resolved first and every address they resolve to is checked.
+``AddressGuardMiddleware`` runs before robots.txt (``DOWNLOADER_MIDDLEWARES``, 50) and again for
+every redirect hop, since each hop is a new request. Host names are resolved first and every
+address they resolve to is checked. ``RedirectGuardMiddleware`` (610) refuses redirects to other
+schemes before Scrapy's ``RedirectMiddleware`` follows them. A refused request raises
+``RefusedRequest``, stored as ``refused:<reason>`` and counted as ``newsmon/refused/<reason>``.
+
+Settings: ``NEWSMON_ALLOW_PRIVATE``.
 """
 
 from __future__ import annotations

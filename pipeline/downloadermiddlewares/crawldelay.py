@@ -1,8 +1,10 @@
 """Downloader middleware that honours robots.txt ``Crawl-delay``, which Scrapy does not act on.
 
-When a site's robots.txt is parsed (Scrapy's ``robots_parsed`` signal), its Crawl-delay for our
-User-Agent is noted, capped at ``NEWSMON_MAX_CRAWL_DELAY``; requests to that site are then
-spaced at least that far apart.
+When a site's robots.txt is parsed (Scrapy's ``robots_parsed`` signal, after
+``RobotsTxtMiddleware``), its Crawl-delay for our User-Agent is noted, capped at
+``NEWSMON_MAX_CRAWL_DELAY``; requests to that site are then spaced at least that far apart.
+
+Settings: ``NEWSMON_MAX_CRAWL_DELAY``; ``ROBOTSTXT_USER_AGENT``, else ``USER_AGENT``.
 """
 
 from __future__ import annotations

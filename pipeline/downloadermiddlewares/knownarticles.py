@@ -3,6 +3,9 @@
 The check is made before the download, on the normalised URL, against ``articles.url`` and
 every link already seen in ``entries``. A page whose last fetch failed for a reason that may pass
 (a 5xx, a time-out, a lost connection) is tried again, up to ``NEWSMON_ARTICLE_MAX_ATTEMPTS``.
+A known page raises ``KnownArticle``, which the spider records as a sighting of it.
+
+Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_ARTICLE_MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations

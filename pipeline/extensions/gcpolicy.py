@@ -3,15 +3,17 @@
 The crawl process holds hundreds of thousands of objects: queued requests, the state of every host.
 With CPython's default thresholds (700, 10, 10), every 700 new container objects start a young
 collection, whatever survives a few of them is promoted, and the promotions set off full
-collections of the whole heap. On 5,000 articles from 4,700 hosts that was 41 full collections,
-11 s of the crawl process's 70 s of CPU, each holding up the reactor for 0.1–0.6 s while the
-extraction workers waited for their next page.
+collections of the whole heap. Each full collection holds up the reactor while the extraction
+workers wait for their next page (measurements: docs/performance.md).
 
 A larger first threshold lets short-lived objects (a response, an item, a Deferred chain) die
 before any collection sees them, so almost nothing is promoted and full collections become
 rare. Cycles are still collected young: the first generation is scanned after every
-``NEWSMON_GC_THRESHOLD[0]`` new containers. The thresholds in force before are restored when
-the spider closes.
+``NEWSMON_GC_THRESHOLD[0]`` new containers. The thresholds are set when the spider opens, and
+those in force until then are restored when it closes.
+
+Settings: ``NEWSMON_GC_THRESHOLD`` (empty: the extension is off). Stats:
+``newsmon/gc/collections/generation_<n>``, ``newsmon/gc/seconds``, ``newsmon/gc/longest_ms``.
 """
 
 from __future__ import annotations

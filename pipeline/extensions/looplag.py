@@ -1,8 +1,11 @@
 """Extension that measures how long the reactor is kept from running (the cost of blocking work).
 
 A timer is due every ``NEWSMON_LOOPLAG_INTERVAL`` seconds; the delay with which it actually runs
-is how long downloads were stalled. Reported as ``newsmon/reactor/max_lag_ms`` and a count of
-stalls over 100 ms.
+is how long downloads were stalled. Reported when the spider closes, before ``RunLog`` records
+the stats, as ``newsmon/reactor/max_lag_ms`` and a count of stalls over 100 ms
+(``newsmon/reactor/stalls_over_100ms``).
+
+Settings: ``NEWSMON_LOOPLAG_INTERVAL`` (0: the extension is off).
 """
 
 from __future__ import annotations

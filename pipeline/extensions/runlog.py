@@ -1,4 +1,13 @@
-"""Extension that records every crawl in ``crawl_runs``, from Scrapy's stats."""
+"""Extension that records every crawl in ``crawl_runs``, from Scrapy's stats.
+
+A row is written when the spider opens and completed when it closes, with the run's status
+(``pipeline.statuses``), its counts and the stats that give reasons. Since the crawl holds the
+database lock, a run still marked running then is marked killed. It also notes the run's id
+(``newsmon/run_id``) and when the page phase begins and ends (``newsmon/pages/first_at``,
+``newsmon/pages/last_at``).
+
+Settings: ``NEWSMON_DB_PATH``.
+"""
 
 from __future__ import annotations
 
@@ -60,13 +69,13 @@ class RunLog:
         with open_db(self.db_path) as db, db.atomic():
             # This crawl holds the database lock: any run still "running" was killed.
             db.execute(
-                "UPDATE crawl_runs SET status = 'killed', "
-                "finish_reason = 'process ended without closing the run' "
-                "WHERE status = 'running'"
+                "UPDATE crawl_runs SET status = ?, "
+                "finish_reason = 'process ended without closing the run' WHERE status = ?",
+                (statuses.RUN_KILLED, statuses.RUN_RUNNING),
             )
             cursor = db.execute(
-                "INSERT INTO crawl_runs (started_at, status, pid) VALUES (?, 'running', ?)",
-                (iso_utc(time.time()), os.getpid()),
+                "INSERT INTO crawl_runs (started_at, status, pid) VALUES (?, ?, ?)",
+                (iso_utc(time.time()), statuses.RUN_RUNNING, os.getpid()),
             )
         self.run_id = cursor.lastrowid
         self.stats.set_value("newsmon/run_id", self.run_id)

@@ -1,4 +1,14 @@
-"""Extension that matches every article a crawl indexes against the user's watchlists."""
+"""Extension that matches every article a crawl indexes against the user's watchlists.
+
+The store queues each article it indexes (``pipeline.search.watchlists.queue_for_matching``) and
+sends ``batch_stored`` after each committed batch; this extension then matches the queued
+articles, and runs the user's command with the crawl's new matches when the spider closes.
+
+Settings: ``NEWSMON_DB_PATH``; ``NEWSMON_WATCHLISTS`` (default: ``watchlists.toml`` beside the
+database; an empty value switches matching off); ``NEWSMON_ON_MATCHES``, a command run once the
+crawl is over if it found new matches, with them as a JSON list on its standard input (for a
+webhook or an e-mail: ``curl -d @- URL``, ``mail -s news me@example.org``).
+"""
 
 from __future__ import annotations
 
@@ -35,10 +45,6 @@ class WatchlistMatcher:
 
     A broken watchlists file does not stop the crawl: the error is logged and counted, and the
     definitions stored by the last good sync are used. Without a file, the stored ones are used.
-    Settings: ``NEWSMON_WATCHLISTS`` (default: ``watchlists.toml`` beside the database; an
-    empty value switches matching off); ``NEWSMON_ON_MATCHES``, a command run once the crawl
-    is over if it found new matches, with them as a JSON list on its standard input (for a
-    webhook or an e-mail: ``curl -d @- URL``, ``mail -s news me@example.org``).
     """
 
     def __init__(

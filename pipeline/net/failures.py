@@ -1,4 +1,7 @@
-"""Turning download failures into the short statuses that are stored (``pipeline.statuses``)."""
+"""Turning download failures into the short statuses that are stored (``pipeline.statuses``).
+
+The feed spider's errbacks call these on every failed feed or article request.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ def release_frames(error: BaseException) -> None:
     """Clear the local variables of the frames that an exception and its causes keep alive.
 
     A failure keeps the frames it was raised through, with their locals: Scrapy's stopped
-    decompression of a gzip bomb kept the 32 MiB (``DOWNLOAD_MAXSIZE``) it had produced to the
-    end of the crawl. An errback needs the exception, not the frames.
+    decompression of a gzip bomb, say, would keep what it had produced, up to
+    ``DOWNLOAD_MAXSIZE``, to the end of the crawl (measurements: docs/performance.md). An errback
+    needs the exception, not the frames.
     """
     seen: set[int] = set()
     current: BaseException | None = error

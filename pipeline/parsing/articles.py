@@ -1,4 +1,9 @@
-"""Article extraction with trafilatura: runs in worker processes, so only plain data in and out."""
+"""Article extraction with trafilatura: runs in worker processes, so only plain data in and out.
+
+The workers' ``extract`` task (``pipeline.workers.crawl_tasks``) calls ``extract_page`` for
+``ExtractPipeline``: the page is decoded, its text and metadata extracted, and its language,
+fingerprints and search stems computed, all in the worker.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +34,10 @@ logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 def extractor_options() -> Extractor:
     """trafilatura's options for the body text, built once per process.
 
-    Scored against hand-annotated article bodies (README, Extraction quality): comments are left
-    out (they are not the article: precision improves, recall is the same), and the fallback
-    extractors (readability, jusText) are not run (``fast``: better precision, same recall, a
-    quarter less time). Metadata is read separately, by ``page_metadata``.
+    Scored against hand-annotated article bodies (docs/extraction.md): comments are left out
+    (they are not the article: precision improves, recall is the same), and the fallback
+    extractors (readability, jusText) are not run (``fast``: better precision, same recall, less
+    time). Metadata is read separately, by ``page_metadata``.
     """
     return Extractor(output_format="python", comments=False, tables=True, fast=True)
 
@@ -81,10 +86,10 @@ def page_metadata(tree: HtmlElement, read_date: bool = True) -> Document:
 
     ``trafilatura.extract_metadata`` without what newsmon does not store (categories, tags,
     licence) and without its search of the markup for a byline: on a page whose meta tags and
-    JSON-LD name no author, that search took a third of the extraction time, and on such corpus
-    pages half of what it found was not a person ("REUTERS", "Jdadmin", "The Russian; Syrian defense
-    ministries"). The feed's author fills in. Dates are read from the markup only, without
-    dateparser (a third of the time), and only when asked: the feed's date wins.
+    JSON-LD name no author, that search is slow, and what it finds is often not a person (an
+    agency, a user name, a fragment of text). The feed's author fills in. Dates are read from
+    the markup only, without dateparser, which is slow too, and only when asked: the feed's date
+    wins (measurements: docs/extraction.md, docs/performance.md).
     """
     metadata = trafilatura_metadata.examine_meta(tree)
     if metadata.author and " " not in metadata.author:

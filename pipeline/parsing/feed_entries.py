@@ -1,7 +1,9 @@
 """Parsing feed bytes (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into entries.
 
 Always from bytes plus the HTTP headers, so that feedparser can weigh the declared
-encodings (HTTP charset, XML declaration, BOM) against the bytes themselves.
+encodings (HTTP charset, XML declaration, BOM) against the bytes themselves. The feed spider has
+feeds parsed in the crawl's workers (``parse_feed_or_error``, the ``parse_feed`` task); feed
+autodiscovery calls ``parse_feed`` directly.
 """
 
 from __future__ import annotations
@@ -164,7 +166,8 @@ def _as_utf8(body: bytes, encoding: str, headers: dict[str, str]) -> tuple[bytes
 def parse_feed_or_error(
     body: bytes, url: str, headers: dict[str, str], max_entries: int
 ) -> ParsedFeed | FeedParseError:
-    """``parse_feed`` for a worker process: the error is returned, not raised, to keep its reason."""
+    """``parse_feed`` for a worker process: the error is returned, not raised, to keep its
+    reason."""
     try:
         return parse_feed(body, url, headers, max_entries=max_entries)
     except FeedParseError as exc:
@@ -172,7 +175,7 @@ def parse_feed_or_error(
 
 
 # feedparser's author e-mail regex backtracks quadratically on long author fields (feedparser
-# issue #562, unfixed in 6.0.14): a 4,000-character <author> costs it seconds, per entry.
+# issue #562, unfixed in 6.0.14): author fields are cut to 256 characters before it sees them.
 _LONG_AUTHOR = re.compile(
     rb"(<(?:author|dc:creator|managingEditor|webMaster|itunes:author|name|email)(?:\s[^<>]*)?>)"
     rb"([^<]{%d})[^<]+" % 256

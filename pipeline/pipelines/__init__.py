@@ -1,0 +1,1 @@
+"""Scrapy item pipelines: extraction, dedup, and the SQLite store (with dedup's table writes)."""

@@ -1,9 +1,10 @@
 """Item pipeline that decides what an extracted article is: new, the same as one already stored,
 a near-copy of one, and which story (same event) it belongs to.
 
-Decisions are made on fingerprints computed at extraction (``pipeline.text.fingerprints``), against the
-database as committed plus the articles of this run that the store may not have committed yet.
-They are recorded on the item by URL; the store turns them into rows. In order:
+It runs between extraction and the store (``ITEM_PIPELINES``, 400). Decisions are made on
+fingerprints computed at extraction (``pipeline.text.fingerprints``), against the database as
+committed plus the articles of this run that the store may not have committed yet. They are
+recorded on the item by URL; the store turns them into rows (``DedupTables``). In order:
 
 1. same text (hash of its words) as a stored article: a sighting of it, not a new row;
 2. same canonical URL (``rel=canonical``/``og:url``, when sane) and a similar text: a sighting;
@@ -15,7 +16,10 @@ They are recorded on the item by URL; the store turns them into rows. In order:
    ``NEWSMON_STORY_THRESHOLD``; else a new story.
 
 Every lookup is bounded (indexed, with limits), so the cost per article does not grow with the
-database: see ``benchmarks/dedup_bench.py``.
+database: see ``benchmarks/dedup_bench.py`` (measurements: docs/performance.md).
+
+Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_NEAR_DUPLICATE_THRESHOLD``, ``NEWSMON_STORY_THRESHOLD``,
+``NEWSMON_STORY_WINDOW_DAYS``.
 """
 
 from __future__ import annotations

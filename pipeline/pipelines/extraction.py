@@ -1,9 +1,17 @@
 """Item pipeline that extracts article text in worker processes.
 
-trafilatura is CPU-bound. Running it on the reactor thread would stall every download for the
-duration of each extraction, so pages are sent to a pool of worker processes and awaited: the
-reactor keeps downloading while both cores extract. Each page has a time and memory budget
-(``pipeline.workers.pool``); a page that exceeds it is recorded with the reason and the crawl goes on.
+The first item pipeline (``ITEM_PIPELINES``, 300): it takes the ``ArticleItem``s that carry a
+downloaded page and hands the page to the crawl's worker pool (``pipeline.workers.pool``), which
+runs ``pipeline.parsing.articles`` on it; dedup and the store come after. trafilatura is
+CPU-bound. Running it on the reactor thread would stall every download for the duration of each
+extraction, so pages are sent to the workers and awaited: the reactor keeps downloading while
+the workers extract. Each page has a time and memory budget; a page that exceeds it is recorded
+with the reason and the crawl goes on.
+
+Settings: ``NEWSMON_MIN_TEXT_CHARS``; the worker pool's (``NEWSMON_EXTRACT_WORKERS``,
+``NEWSMON_EXTRACT_TIMEOUT``, ``NEWSMON_EXTRACT_MEMORY_MB``, ``NEWSMON_EXTRACT_TASKS_PER_WORKER``,
+``NEWSMON_WORKER_MAX_RSS_MB``), through ``crawl_workers``. Stats: ``newsmon/extract/pages``,
+``newsmon/extract/<status>`` for pages that failed.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Item pipeline that writes feeds, articles and their sightings to SQLite, in batches.
 
-Articles are keyed by their normalised URL. A fetched article is never overwritten by a later
-failure to fetch it, and every sighting of an article in a feed is one ``entries`` row.
+The last item pipeline (``ITEM_PIPELINES``, 800), after extraction and dedup. Articles are
+keyed by their normalised URL. A fetched article is never overwritten by a later failure to
+fetch it, and every sighting of an article in a feed is one ``entries`` row.
 
 The store owns ``feeds`` (but its schedule columns), ``articles`` and ``entries``. Each batch is
 one transaction, in which the other owners write their part: the feed schedule
 (``FeedSchedule``), dedup (``DedupTables``), the search indexes (``index_new_article``,
 ``index_article``) and the watchlists' queue (``queue_for_matching``). After each committed
-batch it sends the ``batch_stored`` signal.
+batch it sends the ``batch_stored`` signal, on which ``WatchlistMatcher`` matches the batch.
 
 Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_BATCH_SIZE``, ``NEWSMON_BATCH_SECONDS``,
 ``NEWSMON_FEED_MIN_INTERVAL``, ``NEWSMON_FEED_BACKOFF_BASE``, ``NEWSMON_FEED_BACKOFF_MAX``.
@@ -279,8 +280,8 @@ class SQLitePipeline:
         fp = item.fingerprints if existing is None or existing[2] is None else None
         published = item.published or entry.published or iso_utc(time.time())
         if fp is not None:
-            # What dedup decided goes in with the text: an article row with a long text is
-            # rewritten whole by an UPDATE, and it was written three times.
+            # What dedup decided goes in with the text, so that the row is written once: an
+            # article row with a long text is rewritten whole by every UPDATE.
             row.update(self.dedup.article_columns(item, fp, published))
         if existing is None:
             row.update(feed_id=feed_id, first_seen_at=iso_utc(time.time()), attempts=1)

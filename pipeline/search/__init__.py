@@ -1,0 +1,1 @@
+"""Search: the full-text indexes, the query language, and watchlists."""

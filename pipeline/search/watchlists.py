@@ -8,9 +8,10 @@
     feeds = ["https://example.org/feed.xml"]   # optional: feed URLs or titles
     sites = ["example.org"]           # optional: article hosts (subdomains included)
 
-The query language is ``pipeline.search.query_language``'s. A watchlist that is new or whose definition changed
-is run over every article already stored (backfill); after that, each crawl matches the
-articles it indexes. ``new_matches`` returns the matches not shown before and marks them seen.
+The query language is ``pipeline.search.query_language``'s. A watchlist that is new or whose
+definition changed is run over every article already stored (backfill); after that, each crawl
+matches the articles it indexes (``WatchlistMatcher``). ``new_matches`` returns the matches not
+shown before and marks them seen.
 """
 
 from __future__ import annotations

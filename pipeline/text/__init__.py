@@ -1,0 +1,1 @@
+"""Text processing: tokens, fingerprints for dedup, stemming for search, language detection."""

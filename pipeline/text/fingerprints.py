@@ -1,7 +1,7 @@
 """Text fingerprints for dedup: an exact hash, MinHash LSH buckets, and terms for story grouping.
 
-Pure functions of the text, computed in the extraction workers, so that the pipelines only
-compare numbers.
+Pure functions of the text, computed in the extraction workers (``pipeline.parsing.articles``),
+so that ``DedupPipeline`` only compares numbers.
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def jaccard(a: set[str], b: set[str]) -> float:
 # MinHash as datasketch 2.0 computes it (its default "affine32" scheme: SHA-1's first four
 # bytes, the MurmurHash3 finalizer, then h -> a*h + b mod 2^32), so signatures and the buckets
 # stored from them are unchanged, without importing datasketch (and SciPy with it) into every
-# process: that import alone took a second and 80 MB.
+# process: that import is slow and large (measurements: docs/performance.md).
 _PERMUTATIONS = np.random.RandomState(MINHASH_SEED)
 _A = _PERMUTATIONS.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
 _B = _PERMUTATIONS.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
@@ -287,8 +287,8 @@ def _hashed(shingle_set: Iterable[str]) -> np.ndarray:
 
 
 def _hashed_shingles(tokens: list[str]) -> np.ndarray:
-    """``_hashed(_shingles_of(tokens))`` in a quarter less time: the words are encoded once,
-    and the shingles joined and hashed as bytes."""
+    """``_hashed(_shingles_of(tokens))``, faster: the words are encoded once, and the shingles
+    joined and hashed as bytes (measurements: docs/performance.md)."""
     n = SHINGLE_WORDS
     encoded = [token.encode("utf-8") for token in tokens]
     distinct = {b" ".join(encoded[i : i + n]) for i in range(max(1, len(encoded) - n + 1))}

@@ -1,9 +1,9 @@
 """Language identification of article texts (CLD2, through pycld2).
 
-It runs in the extraction workers, on the text they have just extracted. CLD2's tables are
-compiled into its library (about a megabyte, shared by every process that loads it), and a text
-takes it well under a millisecond. py3langid, used before, held a 77 MB model in the crawl process
-and took about a millisecond of its time per article, several when its tables were out of cache.
+It runs in the extraction workers (``pipeline.parsing.articles``), on the text they have just
+extracted, and the language chooses the stemmer of the search index. CLD2's tables are compiled
+into its library, small and shared by every process that loads it, and it is fast, so detection
+adds little to an extraction (measurements: docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The C heap of newsmon's processes (glibc): what they hold, and giving back what they do not."""
+"""The C heap of newsmon's processes (glibc): what they hold, and giving back what they do not.
+
+Used by the worker pool, in each worker (large buffers mapped apart, free memory handed back
+after a large input, resident size and data segment read), and by ``pipeline.api.crawl`` in the
+crawl process.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,9 @@ def map_large_buffers_apart() -> None:
     handed back to the system as soon as it is freed.
 
     glibc starts so, but raises that threshold to the size of each such buffer freed (up to
-    32 MiB); from then on pages were carved from the heap, which they left full of holes. Over a
-    crawl of 275 pages the crawl process peaked 50-70 MB higher (338-350 MB, against 276-303).
+    32 MiB); later pages are then carved from the heap, which they leave full of holes, and the
+    process's peak memory is higher (measurements: docs/performance.md). ``newsmon crawl`` calls
+    this in the crawl process, and each worker at its start.
     """
     lib = libc()
     if lib is not None:

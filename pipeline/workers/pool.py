@@ -9,6 +9,14 @@ of calls, since long-lived extraction processes grow. A busy worker is handed it
 before it finishes the one it is on, so that it goes on at once instead of waiting for a busy
 reactor to read its reply; beyond that callers wait, so no more pages are handed out than two
 per worker (back-pressure).
+
+The crawl has one pool (``crawl_workers``), shared by the feed spider, which has feeds parsed in
+it, and ``ExtractPipeline``, which has pages extracted in it; the workers run
+``pipeline.workers.crawl_tasks``.
+
+Settings (read by ``crawl_workers``): ``NEWSMON_EXTRACT_WORKERS``, ``NEWSMON_EXTRACT_TIMEOUT``,
+``NEWSMON_EXTRACT_MEMORY_MB``, ``NEWSMON_EXTRACT_TASKS_PER_WORKER``,
+``NEWSMON_WORKER_MAX_RSS_MB``. Stats: ``newsmon/workers/replaced``.
 """
 
 from __future__ import annotations
@@ -49,14 +57,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# After an input this large the worker gives free heap pages back (a few milliseconds).
+# After an input this large the worker gives free heap pages back; that takes time, so it is not
+# done after every call.
 TRIM_AFTER_BYTES = 256 * 1024
 PR_SET_NAME = 15
 SEND_INLINE_BYTES = 1024 * 1024  # larger inputs are written to the worker from a thread
 RSS_CHECK_CALLS = 10  # a worker's resident memory is read after every this many calls
 STARTUP_SECONDS = 120  # for a new worker to import its libraries, on the busiest machine
-# A busy worker's next call is written only if the socket takes it without blocking; the kernel
-# caps this at net.core.wmem_max (commonly 208 KiB, so larger pages then wait for an idle worker).
+# A busy worker's next call is written only if the socket takes it without blocking. The kernel
+# caps this at net.core.wmem_max, commonly far lower, and larger pages then wait for an idle
+# worker (docs/performance.md).
 SEND_BUFFER_BYTES = 4 * 1024 * 1024
 
 
@@ -445,13 +455,14 @@ _CRAWL_WORKERS: WeakKeyDictionary[Crawler, WorkerPool] = WeakKeyDictionary()
 
 
 def crawl_workers(crawler: Crawler) -> WorkerPool:
-    """The crawl's worker processes (``pipeline.workers.crawl_tasks``), shared by feed parsing and extraction.
+    """The crawl's worker processes (``pipeline.workers.crawl_tasks``), shared by feed parsing
+    and extraction.
 
     Built from the settings on first use, started when the spider opens and stopped when it
     closes. Calls get the extraction time budget unless they give their own.
     """
-    # Not imported with the module: worker processes import it too, and Scrapy would add 22 MB
-    # to each of them.
+    # Not imported with the module: worker processes import it too, and must not load Scrapy
+    # (measurements: docs/performance.md).
     from scrapy import signals
 
     pool = _CRAWL_WORKERS.get(crawler)

@@ -5,14 +5,26 @@ every link already seen in ``entries``. A page whose last fetch failed for a rea
 (a 5xx, a time-out, a lost connection) is tried again, up to ``NEWSMON_ARTICLE_MAX_ATTEMPTS``.
 A known page raises ``KnownArticle``, which the spider records as a sighting of it.
 
+The store keeps a link as ``normalize_url`` spells it, which may be Unicode (``entries.url``,
+and ``articles.url`` of a page whose fetch failed), while ``request.url`` is that spelling made
+safe by Scrapy (w3lib's ``safe_url_string``: path percent-encoded as UTF-8, host IDNA-encoded).
+So both spellings are looked up, each on the indexed column: ``request.url`` as it is, and, when
+it differs, its Unicode spelling (``unicode_spelling``), the one that Scrapy turns back into this
+very ``request.url``. A stored spelling that mixes escapes and raw characters in one path is not
+found; the spider never makes one from a link that is all raw or all escaped.
+
 Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_ARTICLE_MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations
 
+import re
+import string
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
+from w3lib.url import safe_url_string
 
 from pipeline import statuses
 from pipeline.db.connection import LazyReader
@@ -24,6 +36,47 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+# Runs of percent-escapes as safe_url_string writes them (upper-case hex).
+_ESCAPES = re.compile(r"(?:%[0-9A-F]{2})+")
+# ASCII characters that safe_url_string leaves as they are in a path: their escapes were in the
+# link already and stay escaped. "?" and "#" cannot appear in a path unescaped.
+_KEPT_ESCAPED = frozenset(string.ascii_letters + string.digits + "-._~:/?#@!$&'()*+,;=%")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    """A run of escapes as text, but with the escapes of characters kept as they are."""
+    text = bytes.fromhex(match.group().replace("%", "")).decode("utf-8")
+    return "".join(f"%{ord(char):02X}" if char in _KEPT_ESCAPED else char for char in text)
+
+
+def _unicode_host(host: str) -> str:
+    labels = host.split(".")
+    return ".".join(
+        label[4:].encode("ascii").decode("punycode") if label.startswith("xn--") else label
+        for label in labels
+    )
+
+
+def unicode_spelling(url: str) -> str | None:
+    """The Unicode spelling of a URL that Scrapy made safe (its path's UTF-8 escapes decoded and
+    its host's IDNA labels too), or None if there is no other spelling that Scrapy would turn
+    into this very ``url``."""
+    if "%" not in url and "xn--" not in url:
+        return None
+    parts = urlsplit(url)
+    try:
+        path = _ESCAPES.sub(_unescape, parts.path)
+        netloc = parts.netloc
+        if parts.hostname and "xn--" in parts.hostname:
+            host = _unicode_host(parts.hostname)
+            netloc = host if parts.port is None else f"{host}:{parts.port}"
+    except (UnicodeError, ValueError):
+        return None
+    spelling = urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+    if spelling == url or safe_url_string(spelling) != url:
+        return None
+    return spelling
 
 
 class KnownArticlesMiddleware:
@@ -47,17 +100,26 @@ class KnownArticlesMiddleware:
     def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
             return
-        known = self.stored_status(request.url)
-        if known is None:
+        spellings = [request.url]
+        if (other := unicode_spelling(request.url)) is not None:
+            spellings.append(other)
+        found = [known for url in spellings if (known := self.stored_status(url)) is not None]
+        if not found:
             return
-        status, attempts = known
-        if statuses.may_pass(status) and (attempts or 1) < self.max_attempts:
+        done = [
+            status
+            for status, attempts in found
+            if not statuses.may_pass(status) or (attempts or 1) >= self.max_attempts
+        ]
+        if not done:
             self.stats.inc_value("newsmon/articles/retried")
             return
         self.stats.inc_value("newsmon/articles/known")
-        raise KnownArticle(f"{request.url} is stored already ({status})")
+        raise KnownArticle(f"{request.url} is stored already ({done[0]})")
 
     def stored_status(self, url: str) -> tuple[str, int | None] | None:
+        """The status and attempts of the article stored under ``url``, or of the article of an
+        entry whose link is ``url``; None if there is neither."""
         row = self.reader.fetchone(
             "SELECT status, attempts FROM articles WHERE url = ? UNION ALL "
             "SELECT a.status, a.attempts FROM entries e JOIN articles a ON a.id = e.article_id "

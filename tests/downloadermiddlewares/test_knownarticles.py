@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares.ignored_requests import KnownArticle
-from pipeline.downloadermiddlewares.knownarticles import KnownArticlesMiddleware
+from pipeline.downloadermiddlewares.knownarticles import KnownArticlesMiddleware, unicode_spelling
 from pipeline.net.urls import normalize_url
 
 FEED = "https://news.test/feeds/world.rss"
@@ -185,17 +185,99 @@ def test_without_a_database_every_article_is_fetched(tmp_path: Path) -> None:
     middleware.reader.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG: request.url is percent-encoded by Scrapy; the store keeps the link's Unicode "
-    "spelling (normalize_url) for failed fetches and in entries.url",
-)
 def test_a_failed_page_with_a_non_ascii_link_is_known(
     db: Database, middleware: KnownArticlesMiddleware
 ) -> None:
     link = "https://news.test/новости/граница.html"
     add_article(db, normalize_url(link), statuses.fetch_failed(404), attempts=1)
     request = article_request(normalize_url(link))  # as the spider requests it
+    assert request.url != normalize_url(link)  # Scrapy percent-encodes it
     with pytest.raises(KnownArticle):
         middleware.process_request(request)
+    assert counts(middleware) == (1, None)
+
+
+def test_a_failed_page_on_an_idn_host_is_known(
+    db: Database, middleware: KnownArticlesMiddleware
+) -> None:
+    link = "https://Пример.РФ/новости/1"
+    add_article(db, normalize_url(link), statuses.refused("private"))
+    request = article_request(normalize_url(link))
+    assert (
+        request.url == "https://xn--e1afmkfd.xn--p1ai/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/1"
+    )
+    with pytest.raises(KnownArticle, match="refused"):
+        middleware.process_request(request)
+
+
+def test_a_non_ascii_entry_link_is_known_through_its_article(
+    db: Database, middleware: KnownArticlesMiddleware
+) -> None:
+    link = "https://пример.рф/новости/1"
+    # Fetched: the article is stored under the URL of the response, which Scrapy encoded.
+    article_id = add_article(db, article_request(normalize_url(link)).url)
+    add_entry(db, article_id, link)
+    with pytest.raises(KnownArticle):
+        middleware.process_request(article_request(normalize_url(link)))
+
+
+def test_a_link_percent_encoded_in_its_feed_is_known(
+    db: Database, middleware: KnownArticlesMiddleware
+) -> None:
+    link = "https://news.test/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/1"
+    add_article(db, normalize_url(link), statuses.fetch_failed(404))
+    with pytest.raises(KnownArticle):
+        middleware.process_request(article_request(normalize_url(link)))
+
+
+def test_a_final_status_under_either_spelling_wins(
+    db: Database, middleware: KnownArticlesMiddleware
+) -> None:
+    link = "https://news.test/новости/1"
+    request = article_request(normalize_url(link))
+    add_article(db, request.url, statuses.fetch_failed(503), attempts=1)
+    middleware.process_request(request)
+    assert counts(middleware) == (None, 1)
+    add_article(db, normalize_url(link), statuses.fetch_failed(404))
+    with pytest.raises(KnownArticle, match="404"):
+        middleware.process_request(request)
+    assert counts(middleware) == (1, 1)
+
+
+def test_an_ascii_url_is_looked_up_once_on_the_indexes(
+    db: Database, middleware: KnownArticlesMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries: list[tuple[str, tuple[Any, ...]]] = []
+    fetchone = middleware.reader.fetchone
+
+    def counted(sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        queries.append((sql, params))
+        return fetchone(sql, params)
+
+    monkeypatch.setattr(middleware.reader, "fetchone", counted)
+    middleware.process_request(article_request())
+    assert [params for _, params in queries] == [(PAGE, PAGE)]
+    plan = db.execute(f"EXPLAIN QUERY PLAN {queries[0][0]}", queries[0][1]).fetchall()
+    assert not [row for row in plan if "SCAN" in row[-1]], plan
+    queries.clear()
+    middleware.process_request(article_request("https://news.test/новости/1"))
+    assert len(queries) == 2
+
+
+@pytest.mark.parametrize(
+    ("link", "spelling"),
+    [
+        ("https://news.test/новости/1", "https://news.test/новости/1"),
+        ("https://пример.рф:8443/a%2Fb/новости", "https://пример.рф:8443/a%2Fb/новости"),
+        ("https://news.test/a|b[1]", "https://news.test/a|b[1]"),
+        ("https://news.test/plain.html?q=новости", None),  # the query is encoded by normalize_url
+        ("https://news.test/%d0%bd", None),  # escapes Scrapy would not write: as in the feed
+        ("https://news.test/%C3%28", None),  # not UTF-8
+    ],
+)
+def test_the_unicode_spelling_of_a_request_url(link: str, spelling: str | None) -> None:
+    url = article_request(normalize_url(link)).url
+    assert unicode_spelling(url) == spelling
+    if spelling is not None:
+        assert spelling == normalize_url(link)
+        assert Request(spelling).url == url

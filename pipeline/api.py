@@ -257,9 +257,101 @@ def feed_health(db_path: str | Path) -> list[dict[str, Any]]:
 
 
 def last_run(db_path: str | Path) -> dict[str, Any] | None:
+    """The latest crawl run, its ``reasons`` and ``stats`` decoded from their JSON."""
     with open_db(db_path) as db:
         rows = list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1"))
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    run: dict[str, Any] = rows[0]
+    for column in ("reasons", "stats"):
+        if isinstance(run.get(column), str):
+            run[column] = json.loads(run[column])
+    return run
+
+
+@dataclass(frozen=True)
+class BackOff:
+    """Feeds that the next crawl will skip (failing, or fetched too recently), and when the
+    first of them is due again."""
+
+    feeds: int
+    next_due_at: str | None
+
+
+def feeds_in_back_off(db_path: str | Path) -> BackOff:
+    with open_db(db_path) as db:
+        feeds, next_due_at = db.execute(
+            "SELECT count(*), min(next_due_at) FROM feeds "
+            "WHERE removed_at IS NULL AND next_due_at > ?",
+            (iso_utc(time.time()),),
+        ).fetchone()
+    return BackOff(int(feeds), next_due_at)
+
+
+# Feed failures that mean the network, not the feed: every feed failing so says "offline?".
+UNREACHABLE_REASONS = frozenset({"dns", "connection_refused", "timeout", "tcptimedouterror"})
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    """What a run did, in the few numbers a person reads at its end."""
+
+    seconds: float
+    feeds_ok: int
+    feeds_not_modified: int
+    feeds_failed: int
+    feeds_skipped: int  # in back-off, not requested
+    articles_new: int
+    articles_known: int
+    articles_failed: int
+    reasons: list[tuple[str, int]]  # the failures' statuses, most frequent first
+    back_off: BackOff
+
+    @property
+    def feeds_total(self) -> int:
+        return self.feeds_ok + self.feeds_failed + self.feeds_skipped
+
+    @property
+    def none_reachable(self) -> bool:
+        """Feeds were requested and not one of them answered."""
+        return self.feeds_ok == 0 and self.feeds_failed > 0
+
+    @property
+    def looks_offline(self) -> bool:
+        """Every feed failed for a network reason (no name resolved, nothing answered)."""
+        feed_reasons = [status for status, _ in self.reasons if status.startswith("feed ")]
+        return self.none_reachable and all(
+            status.removeprefix("feed ").partition(":")[2] in UNREACHABLE_REASONS
+            for status in feed_reasons
+        )
+
+
+def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
+    """The summary of a finished run, from its stats and the feeds' schedule."""
+    stats = result.stats
+
+    def count(key: str) -> int:
+        return int(stats.get(key, 0))
+
+    reasons: dict[str, int] = {}
+    for prefix, kind in (("newsmon/feeds/status/", "feed"), ("newsmon/articles/status/", "page")):
+        for key, value in stats.items():
+            status = key.removeprefix(prefix)
+            if key.startswith(prefix) and statuses.is_failure(status):
+                reasons[f"{kind} {status}"] = int(value)
+    articles_failed = sum(n for reason, n in reasons.items() if reason.startswith("page "))
+    return CrawlSummary(
+        seconds=float(stats.get("elapsed_time_seconds", 0.0)),
+        feeds_ok=count("newsmon/feeds/ok"),
+        feeds_not_modified=count("newsmon/feeds/not_modified"),
+        feeds_failed=count("newsmon/feeds/failed"),
+        feeds_skipped=count("newsmon/feeds/not_due"),
+        articles_new=count("newsmon/articles/new"),
+        articles_known=count("newsmon/articles/known"),
+        articles_failed=articles_failed,
+        reasons=sorted(reasons.items(), key=lambda item: (-item[1], item[0])),
+        back_off=feeds_in_back_off(db_path),
+    )
 
 
 def search(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -16,6 +17,9 @@ from pipeline import __version__, api
 from pipeline.exceptions import CrawlLocked, DatabaseError, FeedListError, NewsmonError
 from pipeline.parsing.feed_lists import FeedSource
 
+# Exit codes of newsmon crawl (docs/operations.md); 2 is a command-line error (click's).
+EX_INCOMPLETE = 1  # the run could not finish, or could not store what it found
+EX_UNAVAILABLE = 69  # sysexits.h: no feed could be reached (offline, or every feed failing)
 EX_TEMPFAIL = 75  # sysexits.h: try again later (another crawl holds the database)
 
 DEFAULT_DB = "data/news.db"
@@ -91,8 +95,13 @@ def cli() -> None:
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False),
-    help="Where the crawl log goes. Default: the terminal (warnings only, with a progress "
-    "line) when run from one, else newsmon.log beside the database.",
+    help="Where the crawl log goes. Default: newsmon.log beside the database. On a terminal "
+    "the crawl shows a progress line and a summary instead.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Fetch every feed now, also those backing off after failures or fetched too recently.",
 )
 def crawl(
     feeds_file: str | None,
@@ -102,21 +111,28 @@ def crawl(
     watchlists_file: str | None,
     on_matches: str | None,
     log_file: str | None,
+    force: bool,
 ) -> None:
     """Fetch the feeds and their new articles into the database.
 
     Feeds are fetched with conditional GET and known articles are never downloaded again, so
-    a run in which nothing changed costs little. One crawl per database at a time: a second
-    one exits at once with code 75. Failing feeds and articles are recorded with the reason,
-    not fatal: the exit code is 0 when the run completed, non-zero with a one-line reason when
-    it could not run. New articles are matched against the watchlists (see 'newsmon watch').
+    a run in which nothing changed costs little. A feed that fails is skipped by the next runs
+    for a while (a back-off that doubles with each failure): --force fetches it now. New
+    articles are matched against the watchlists (see 'newsmon watch').
+
+    Failing feeds and articles are recorded with the reason, not fatal. Exit codes: 0 the run
+    completed (some feeds may have failed: see 'newsmon status'); 1 it could not complete or
+    store what it found; 2 a command-line error; 69 no feed could be reached (is this
+    machine online?); 75 another crawl holds the database.
 
     \b
     Example:
         newsmon crawl --feeds feeds.opml --db data/news.db
         newsmon crawl --feeds feeds.txt --allow-private 127.0.0.0/8 -s DOWNLOAD_DELAY=0
+        newsmon crawl --db data/news.db --force
     """
-    settings = logging_settings(db_path, log_file, interactive=sys.stderr.isatty())
+    interactive = sys.stderr.isatty()
+    settings = logging_settings(db_path, log_file, interactive)
     for override in overrides:
         name, sep, value = override.partition("=")
         if not sep or not name:
@@ -124,6 +140,8 @@ def crawl(
         settings[name.strip()] = value
     if on_matches:
         settings["NEWSMON_ON_MATCHES"] = on_matches
+    if force:
+        settings["NEWSMON_FORCE"] = "True"
     try:
         with reported():
             result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
@@ -136,16 +154,74 @@ def crawl(
             first = result.stats.get("newsmon/db_error", "")
             reason = f"database errors in {db_path}: {first} (see the log)"
         click.echo(f"newsmon: crawl did not complete: {reason}", err=True)
-        sys.exit(1)
+        sys.exit(EX_INCOMPLETE)
+    with reported():
+        summary = api.crawl_summary(db_path, result)
+    if interactive:
+        for line in summary_lines(summary, db_path, settings["LOG_FILE"]):
+            click.echo(line, err=True)
+    if summary.none_reachable:
+        click.echo(f"newsmon: {unreachable_line(summary)}", err=True)
+        sys.exit(EX_UNAVAILABLE)
+
+
+def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> list[str]:
+    """The few lines that end a crawl on a terminal."""
+    minutes, seconds = divmod(round(summary.seconds), 60)
+    if summary.feeds_skipped == summary.feeds_total:
+        outcome = f"all {summary.feeds_total} feeds are in back-off, none was fetched"
+    else:
+        outcome = f"{summary.feeds_ok} of {summary.feeds_total} feeds read"
+    lines = [
+        f"Crawl finished in {minutes}:{seconds:02d}: {outcome}",
+        (
+            f"  feeds     {summary.feeds_ok} ok ({summary.feeds_not_modified} not modified), "
+            f"{summary.feeds_failed} failed, {summary.feeds_skipped} skipped in back-off"
+        ),
+        (
+            f"  articles  {summary.articles_new} new, {summary.articles_known} known, "
+            f"{summary.articles_failed} failed"
+        ),
+    ]
+    if summary.reasons:
+        top = ", ".join(f"{reason} ×{count}" for reason, count in summary.reasons[:4])
+        lines.append(f"  failures  {top}")
+    back_off = summary.back_off
+    if back_off.feeds:
+        lines.append(
+            f"  {back_off.feeds} feeds back off: the next is due at {back_off.next_due_at}; "
+            "'newsmon crawl --force' fetches them now"
+        )
+    lines.append(
+        f"Details: 'newsmon status --db {db_path}', the Feed health page of 'newsmon serve', "
+        f"and the log {log_file}"
+    )
+    return lines
+
+
+def unreachable_line(summary: api.CrawlSummary) -> str:
+    if summary.looks_offline:
+        return (
+            f"no feed could be reached (0 of {summary.feeds_failed} answered): "
+            "is this machine online?"
+        )
+    return f"no feed could be read: all {summary.feeds_failed} failed (see 'newsmon status')"
 
 
 def logging_settings(db_path: str, log_file: str | None, interactive: bool) -> dict[str, str]:
-    """Quiet under cron (a log file), a progress line and warnings on a terminal."""
-    if log_file is None and interactive:
-        return {"LOG_LEVEL": "WARNING", "NEWSMON_PROGRESS": "True"}
+    """The log goes to a file (newsmon.log beside the database unless given), quiet under
+    cron; on a terminal the crawl shows a progress line instead."""
     path = Path(log_file) if log_file else Path(db_path).parent / "newsmon.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return {"LOG_FILE": str(path), "LOG_FILE_APPEND": "True", "LOG_LEVEL": "INFO"}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the log's directory {path.parent}: {exc}"
+        ) from exc
+    settings = {"LOG_FILE": str(path), "LOG_FILE_APPEND": "True", "LOG_LEVEL": "INFO"}
+    if interactive:
+        settings["NEWSMON_PROGRESS"] = "True"
+    return settings
 
 
 @cli.command()
@@ -190,13 +266,19 @@ def status(db_path: str, as_json: bool) -> None:
     with reported():
         rows = api.feed_health(db_path)
         run = api.last_run(db_path)
+        back_off = api.feeds_in_back_off(db_path)
     if as_json:
-        echo_json({"last_run": run, "feeds": rows})
+        echo_json({"last_run": run, "back_off": dataclasses.asdict(back_off), "feeds": rows})
         return
     if run:
         click.echo(
             f"Last run {run['id']}: {run['status']}, started {run['started_at']}, "
             f"finished {run['finished_at'] or '-'}; {run['articles_new'] or 0} new articles"
+        )
+    if back_off.feeds:
+        click.echo(
+            f"{back_off.feeds} feeds back off after failures (or were fetched too recently): "
+            f"the next is due at {back_off.next_due_at}; 'newsmon crawl --force' fetches them now"
         )
     header = f"{'health':<13} {'fails':>5} {'24h':>4}  {'last ok':<20} {'next due':<20} feed"
     click.echo(header)

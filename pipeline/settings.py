@@ -42,6 +42,7 @@ NEWSMON_FEED_MIN_INTERVAL = 0  # seconds; 0 fetches every feed on every run (con
 NEWSMON_FEED_BACKOFF_BASE = 300
 NEWSMON_FEED_BACKOFF_MAX = 24 * 3600
 NEWSMON_FEED_UNHEALTHY_FAILURES = 3
+NEWSMON_FORCE = False  # True: fetch every feed now, whatever its back-off (newsmon crawl --force)
 NEWSMON_ARTICLE_MAX_ATTEMPTS = 3  # fetches of a page that keeps failing for passing reasons
 NEWSMON_MAX_CRAWL_DELAY = 60  # robots.txt Crawl-delay is honoured up to this many seconds
 # Watchlists file (TOML); None: watchlists.toml beside the database; "": no matching.

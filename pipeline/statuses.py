@@ -68,6 +68,17 @@ def is_refusal(status: str) -> bool:
     return status.startswith(REFUSED + ":")
 
 
+def is_failure(status: str) -> bool:
+    """Whether an article's or a feed's status says that something went wrong: a failed fetch,
+    a refusal, a body that is not a feed, an extraction that failed."""
+    return (
+        is_fetch_failure(status)
+        or is_refusal(status)
+        or status
+        in (NOT_A_FEED, PARSE_ERROR, EMPTY, EXTRACT_FAILED, EXTRACT_TIMEOUT, EXTRACT_TOO_LARGE)
+    )
+
+
 # Failures that may pass: such a page is fetched again on a later run, up to
 # NEWSMON_ARTICLE_MAX_ATTEMPTS times (a 404, a refusal or a non-HTML page is final).
 _PASSING_FAILURE = re.compile(

@@ -8,7 +8,8 @@ validators. ``FeedSchedule`` writes these columns of ``feeds`` (``consecutive_fa
 ``next_due_at``, ``retry_after``, ``etag``, ``last_modified``, ``body_hash`` and their ``next_``
 versions), in the store's transaction.
 
-Settings: ``NEWSMON_DB_PATH``; ``NEWSMON_FEED_MIN_INTERVAL``, ``NEWSMON_FEED_BACKOFF_BASE`` and
+Settings: ``NEWSMON_DB_PATH``; ``NEWSMON_FORCE`` (every feed is due: ``newsmon crawl --force``);
+``NEWSMON_FEED_MIN_INTERVAL``, ``NEWSMON_FEED_BACKOFF_BASE`` and
 ``NEWSMON_FEED_BACKOFF_MAX`` (read by the store for its ``FeedSchedule``).
 """
 
@@ -40,14 +41,18 @@ logger = logging.getLogger(__name__)
 
 
 class FeedScheduleMiddleware:
-    def __init__(self, db_path: str, stats: StatsCollector) -> None:
+    def __init__(self, db_path: str, stats: StatsCollector, force: bool = False) -> None:
         self.stats = stats
         self.reader = LazyReader(db_path)
+        self.force = force
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        middleware = cls(crawler.settings.get("NEWSMON_DB_PATH"), crawler.stats)
+        settings = crawler.settings
+        middleware = cls(
+            settings.get("NEWSMON_DB_PATH"), crawler.stats, settings.getbool("NEWSMON_FORCE")
+        )
         crawler.signals.connect(middleware.reader.close, signal=signals.spider_closed)
         return middleware
 
@@ -59,7 +64,7 @@ class FeedScheduleMiddleware:
         if row is None:
             return
         etag, last_modified, body_hash, next_due_at = row
-        if next_due_at and next_due_at > iso_utc(time.time()):
+        if next_due_at and next_due_at > iso_utc(time.time()) and not self.force:
             self.stats.inc_value("newsmon/feeds/not_due")
             raise FeedNotDue(f"feed {request.url} backs off until {next_due_at}")
         if etag:

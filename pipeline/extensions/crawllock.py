@@ -29,5 +29,5 @@ class CrawlLock:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if crawler.settings.getbool("NEWSMON_LOCK_HELD"):
-            raise NotConfigured("newsmon crawl holds the lock")
+            raise NotConfigured  # newsmon crawl holds the lock: nothing to say about it
         return cls(crawler.settings.get("NEWSMON_DB_PATH"))

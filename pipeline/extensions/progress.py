@@ -1,8 +1,9 @@
 """Extension that shows a crawl's progress on an interactive terminal (``NEWSMON_PROGRESS``).
 
 Twice a second it rewrites one line on stderr, from the stats: feeds done (of how many),
-articles stored, articles known, errors. ``newsmon crawl`` switches it on when stderr is a
-terminal.
+requests waiting, articles stored and known, failures, and the time elapsed. ``newsmon crawl``
+switches it on when stderr is a terminal, and sends the log to a file, so that the line is the
+only thing written there until the crawl's summary.
 
 Settings: ``NEWSMON_PROGRESS`` (unless it is set, the extension is off), ``NEWSMON_FEEDS_TOTAL``.
 """
@@ -10,11 +11,14 @@ Settings: ``NEWSMON_PROGRESS`` (unless it is set, the extension is off), ``NEWSM
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, TextIO
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
+
+from pipeline import statuses
 
 if TYPE_CHECKING:
     from typing import Self
@@ -23,17 +27,21 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 
+ARTICLE_STATUS = "newsmon/articles/status/"
+
+
 class Progress:
     def __init__(self, stats: StatsCollector, feeds_total: int, out: TextIO = sys.stderr) -> None:
         self.stats = stats
         self.feeds_total = feeds_total
         self.out = out
+        self.started = time.monotonic()
         self._loop: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("NEWSMON_PROGRESS"):
-            raise NotConfigured("progress is shown on terminals only")
+            raise NotConfigured  # progress is for terminals: nothing to say about it
         assert crawler.stats is not None
         extension = cls(crawler.stats, crawler.settings.getint("NEWSMON_FEEDS_TOTAL"))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
@@ -41,6 +49,7 @@ class Progress:
         return extension
 
     def spider_opened(self) -> None:
+        self.started = time.monotonic()
         self._loop = task.LoopingCall(self.show)
         self._loop.start(0.5)
 
@@ -49,10 +58,18 @@ class Progress:
         feeds_done = value("newsmon/feeds/ok", 0) + value("newsmon/feeds/failed", 0)
         feeds_done += value("newsmon/feeds/not_due", 0)
         total = f"/{self.feeds_total}" if self.feeds_total else ""
-        errors = value("newsmon/feeds/failed", 0) + value("log_count/ERROR", 0)
+        failed = value("newsmon/feeds/failed", 0) + sum(
+            count
+            for key, count in self.stats.get_stats().items()
+            if key.startswith(ARTICLE_STATUS) and statuses.is_failure(key[len(ARTICLE_STATUS) :])
+        )
+        waiting = value("scheduler/enqueued", 0) - value("scheduler/dequeued", 0)
+        minutes, seconds = divmod(int(time.monotonic() - self.started), 60)
         return (
-            f"feeds {feeds_done}{total} · articles {value('newsmon/articles/status/ok', 0)} stored,"
-            f" {value('newsmon/articles/known', 0)} known · errors {errors}"
+            f"feeds {feeds_done}{total} · {waiting} waiting · articles "
+            f"{value('newsmon/articles/status/ok', 0)} stored, "
+            f"{value('newsmon/articles/known', 0)} known · {failed} failed · "
+            f"{minutes}:{seconds:02d}"
         )
 
     def show(self) -> None:

@@ -59,8 +59,10 @@ class ArticleItem:
     error: str | None = None
     title: str | None = None
     text: str | None = None
-    author: str | None = None
-    published: str | None = None
+    author: str | None = None  # people's names, "; " between them
+    credits: str | None = None  # agencies and other organisations credited, "; " between them
+    published: str | None = None  # ISO 8601: UTC with Z, local time without a zone, or a day
+    modified: str | None = None  # the same forms, when the page says it
     language: str | None = None
     site_name: str | None = None
     description: str | None = None

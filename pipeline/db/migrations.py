@@ -314,3 +314,11 @@ def add_search_index_state(db: Database) -> None:
             = (SELECT count(*) FROM articles_search)
         """
     )
+
+
+@migrations()
+def add_article_credits_and_modified(db: Database) -> None:
+    """``articles.credits``: the agencies and organisations a byline credits (``author`` holds
+    people's names only); ``articles.modified``: when the page says it was last changed."""
+    db.execute("ALTER TABLE articles ADD COLUMN credits TEXT")
+    db.execute("ALTER TABLE articles ADD COLUMN modified TEXT")

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import trafilatura
-from htmldate import find_date
-from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
-from trafilatura.settings import Document, Extractor, set_date_params
+from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
+from pipeline.parsing.bylines import join_names, split_byline
+from pipeline.parsing.dates import page_dates
 from pipeline.parsing.decoding import decode_page
+from pipeline.parsing.headlines import key as headline_key
+from pipeline.parsing.headlines import page_headline, strip_headline
+from pipeline.parsing.page_metadata import read_structured
 from pipeline.text.fingerprints import fingerprint
 from pipeline.text.language import detect_language
 from pipeline.text.stemming import group_for, stem_text
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+    from pipeline.parsing.page_metadata import Structured
 
 # trafilatura reports every page without main text at ERROR level; that is an outcome we
 # record in the database, not an error of the crawl.
@@ -34,46 +44,52 @@ logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 def extractor_options() -> Extractor:
     """trafilatura's options for the body text, built once per process.
 
-    Scored against hand-annotated article bodies (docs/extraction.md): comments are left out
-    (they are not the article: precision improves, recall is the same), and the fallback
-    extractors (readability, jusText) are not run (``fast``: better precision, same recall, less
-    time). Metadata is read separately, by ``page_metadata``.
+    Comments are left out (they are not the article), tables kept, and trafilatura's fallback
+    extractors (readability, jusText) run: without them (``fast``) the navigation is kept
+    instead of a body in unmarked divs among ``<article>`` teasers, only the lede of a body split
+    by ad blocks, and nothing of a short wire item (measurements: docs/extraction.md). Metadata
+    is read separately, by ``page_metadata``.
     """
-    return Extractor(output_format="python", comments=False, tables=True, fast=True)
+    return Extractor(output_format="python", comments=False, tables=True, fast=False)
 
 
-def extract_page(
-    body: bytes, content_type: str | None, url: str, read_date: bool = True
-) -> dict[str, Any] | None:
+def extract_page(body: bytes, content_type: str | None, url: str) -> dict[str, Any] | None:
     """``extract_article`` on a page as downloaded: decoded here, in the worker."""
-    return extract_article(decode_page(body, content_type), url, read_date)
+    return extract_article(decode_page(body, content_type), url)
 
 
-def extract_article(html: str, url: str, read_date: bool = True) -> dict[str, Any] | None:
-    """Extract body text and metadata from a decoded HTML page; None when there is nothing.
+def extract_article(html: str, url: str) -> dict[str, Any] | None:
+    """Extract body text and metadata from a decoded HTML page; None when it is not HTML.
 
-    ``read_date``: False when the feed dated the article already, whose date wins.
+    The metadata is returned even when trafilatura finds no main text (``text`` is then empty).
+    The headline is taken off the start of the text (``headlines.strip_headline``).
+    ``title_forms`` are the page's forms of its headline, for ``headlines.choose_title``.
     """
     tree = load_html(html)
     if tree is None:
         return None
-    meta = page_metadata(tree, read_date)
+    meta = page_metadata(tree, url)
     # trafilatura works on a copy of a tree it is given, so the page is parsed only once.
     document = trafilatura.bare_extraction(tree, url=url, options=extractor_options())
-    if not isinstance(document, Document):
-        return None
-    text = (document.text or "").strip()
+    extracted = (document.text or "").strip() if isinstance(document, Document) else ""
+    text = strip_headline(extracted, meta.title_forms)
     language = detect_language(text) if text else None
     group = group_for(language)
     return {
         "fingerprints": fingerprint(meta.title, text) if text else None,
         "text": text,
+        # What trafilatura found, the headline included: the minimum length applies to it, so a
+        # short wire item is not dropped because its headline was taken off.
+        "extracted_chars": len(extracted),
         "language": language,
         # Stemmed here rather than by the store, in the crawl process.
         "text_stems": (group, stem_text(text, group)),
         "title": meta.title,
+        "title_forms": meta.title_forms,
         "author": meta.author,
+        "credits": meta.credits,
         "date": meta.date,
+        "modified": meta.modified,
         "site_name": meta.sitename,
         "description": meta.description,
         "canonical_url": meta.url,
@@ -81,40 +97,97 @@ def extract_article(html: str, url: str, read_date: bool = True) -> dict[str, An
     }
 
 
-def page_metadata(tree: HtmlElement, read_date: bool = True) -> Document:
-    """Title, author, date, site name, description, canonical URL and image of a page.
+@dataclass
+class PageMetadata:
+    """What ``page_metadata`` reads: dates normalised (``pipeline.parsing.dates``), authors as
+    people's names and credits (``pipeline.parsing.bylines``), each list joined by "; "."""
 
-    ``trafilatura.extract_metadata`` without what newsmon does not store (categories, tags,
-    licence) and without its search of the markup for a byline: on a page whose meta tags and
-    JSON-LD name no author, that search is slow, and what it finds is often not a person (an
-    agency, a user name, a fragment of text). The feed's author fills in. Dates are read from
-    the markup only, without dateparser, which is slow too, and only when asked: the feed's date
-    wins (measurements: docs/extraction.md, docs/performance.md).
+    title: str | None
+    title_forms: list[str]
+    author: str | None
+    credits: str | None
+    date: str | None
+    modified: str | None
+    sitename: str | None
+    description: str | None
+    url: str | None
+    image: str | None
+
+
+def page_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
+    """Headline, authors and credits, dates, site name, description, canonical URL and image.
+
+    Site name, description, canonical URL and image are trafilatura's meta-tag and JSON-LD
+    reader's. The headline, dates and authors are newsmon's, from the page's structured data
+    (``page_metadata.read_structured``); trafilatura's search of the markup for a byline runs
+    only when the meta tags and JSON-LD name nobody.
     """
     metadata = trafilatura_metadata.examine_meta(tree)
-    if metadata.author and " " not in metadata.author:
-        metadata.author = None  # a user name, not a person's name (as trafilatura does)
     with suppress(Exception):  # trafilatura's JSON-LD reader has bugs of its own
         metadata = trafilatura_metadata.extract_meta_json(tree, metadata)
-    if not metadata.title:
-        metadata.title = trafilatura_metadata.extract_title(tree)
     if not metadata.url:
         metadata.url = trafilatura_metadata.extract_url(tree)
-    if read_date:
-        metadata.date = find_date(tree, **{**_date_params(), "url": metadata.url})
+    structured = read_structured(tree)
+    # Site names the page declares (meta tags, JSON-LD), not trafilatura's guess from the
+    # <title>, which can be the headline itself.
+    site_names = _site_names(structured, metadata.sitename, metadata.url or url)
+    title, title_forms = page_headline(tree, structured, site_names)
     if not metadata.sitename:
-        metadata.sitename = trafilatura_metadata.extract_sitename(tree)
+        guess = trafilatura_metadata.extract_sitename(tree)
+        if guess and not (title and headline_key(guess) == headline_key(title)):
+            metadata.sitename = guess
     if metadata.sitename:
         metadata.sitename = metadata.sitename.lstrip("@")
     if metadata.sitename:
         if "." not in metadata.sitename and not metadata.sitename[0].isupper():
             metadata.sitename = metadata.sitename.title()
-    elif metadata.url and (domain := trafilatura_metadata.META_URL.match(metadata.url)):
+    elif (address := metadata.url or url) and (
+        domain := trafilatura_metadata.META_URL.match(address)
+    ):
         metadata.sitename = domain[1]
     metadata.clean_and_trim()
-    return metadata
+    people, credits = _authors(tree, structured, metadata.author, site_names)
+    published, modified = page_dates(tree, structured, metadata.url or url)
+    return PageMetadata(
+        title=title or metadata.title,
+        title_forms=title_forms,
+        author=join_names(people),
+        credits=join_names(credits),
+        date=published,
+        modified=modified,
+        sitename=metadata.sitename,
+        description=metadata.description,
+        url=metadata.url,
+        image=metadata.image,
+    )
 
 
-@cache
-def _date_params() -> dict[str, Any]:
-    return set_date_params(extensive=False)
+def _site_names(structured: Structured, sitename: str | None, url: str | None) -> tuple[str, ...]:
+    names = [sitename, structured.meta.get("og:site_name"), structured.meta.get("application-name")]
+    names += structured.publishers
+    if url and (host := urlsplit(url).hostname):
+        labels = host.removeprefix("www.").split(".")
+        names.append(".".join(labels))
+        if len(labels) >= 2:
+            names.append(labels[-2])
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _authors(
+    tree: HtmlElement, structured: Structured, meta_author: str | None, site_names: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """People and credits from JSON-LD, else the meta tags, else trafilatura's byline search."""
+    json_ld = structured.json_ld.authors
+    organisations = tuple(person.name for person in json_ld if person.organisation)
+    people: list[str] = []
+    credits: list[str] = []
+    raws = ["; ".join(person.name for person in json_ld), meta_author]
+    for raw in raws:
+        found_people, found_credits = split_byline(raw, site_names, organisations)
+        people = people or found_people
+        credits = credits or found_credits
+    if not people and not credits:
+        with suppress(Exception):
+            raw = trafilatura_metadata.extract_author(tree)
+            people, credits = split_byline(raw, site_names, organisations)
+    return people, credits

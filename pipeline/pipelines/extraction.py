@@ -8,6 +8,12 @@ extraction, so pages are sent to the workers and awaited: the reactor keeps down
 the workers extract. Each page has a time and memory budget; a page that exceeds it is recorded
 with the reason and the crawl goes on.
 
+Here, in the crawl, the page's metadata is weighed against the feed entry's: the title
+(``headlines.choose_title``), the publication date (``dates.choose_published``; the feed's wins
+unless it is the crawl time in disguise, which this pipeline notices when two entries of one feed
+carry the same instant), the authors and credits (``bylines.split_byline`` on the feed's author
+when the page names nobody). A page without main text keeps its metadata (status ``no_text``).
+
 Settings: ``NEWSMON_MIN_TEXT_CHARS``; the worker pool's (``NEWSMON_EXTRACT_WORKERS``,
 ``NEWSMON_EXTRACT_TIMEOUT``, ``NEWSMON_EXTRACT_MEMORY_MB``, ``NEWSMON_EXTRACT_TASKS_PER_WORKER``,
 ``NEWSMON_WORKER_MAX_RSS_MB``), through ``crawl_workers``. Stats: ``newsmon/extract/pages``,
@@ -22,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 from pipeline import statuses
 from pipeline.exceptions import WorkerError
 from pipeline.items import ArticleItem
+from pipeline.parsing.bylines import join_names, split_byline
+from pipeline.parsing.dates import choose_published
+from pipeline.parsing.headlines import choose_title
 from pipeline.workers.pool import WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
@@ -38,6 +47,10 @@ class ExtractPipeline:
         self.stats = stats
         self.pool = pool
         self.min_text_chars = min_text_chars
+        # (feed URL, entry date) -> an entry link with that date, to notice a feed that stamps
+        # all its entries with one instant (the time it was generated).
+        self._feed_stamps: dict[tuple[str, str], str] = {}
+        self._repeated_stamps: set[tuple[str, str]] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -53,9 +66,7 @@ class ExtractPipeline:
             return item
         body, item.body = item.body, None  # the page is not needed after extraction
         try:
-            result = await self.pool.run(
-                "extract", body, item.content_type, item.url, not item.entry.published
-            )
+            result = await self.pool.run("extract", body, item.content_type, item.url)
         except WorkerError as exc:  # one page's failure, not the crawl's
             logger.warning("Extraction of %s: %s: %s", item.url, exc.status, exc)
             item.status, item.error = exc.status, str(exc)
@@ -70,17 +81,27 @@ class ExtractPipeline:
         if result is None:
             item.status, item.error = statuses.NO_TEXT, "trafilatura found no main text"
             return
+        entry = item.entry
         text = result["text"]
-        item.title = result["title"] or item.entry.title
-        item.author = result["author"] or item.entry.author
-        item.published = item.entry.published or _date_to_iso(result["date"])
+        item.title = choose_title(result["title"], result["title_forms"], entry.title)
+        item.author, item.credits = result["author"], result["credits"]
+        if not item.author and not item.credits and entry.author:
+            people, credits = split_byline(entry.author)
+            item.author, item.credits = join_names(people), join_names(credits)
+        item.published = choose_published(
+            entry.published, result["date"], item.fetched_at, self._stamp_repeated(item)
+        )
+        item.modified = result["modified"]
         item.site_name = result["site_name"]
         item.description = result["description"]
         item.canonical_url = result["canonical_url"]
         item.image = result["image"]
-        if len(text) < self.min_text_chars:
+        if not text:
+            item.status, item.error = statuses.NO_TEXT, "trafilatura found no main text"
+            item.language = entry.language
+        elif (chars := result.get("extracted_chars", len(text))) < self.min_text_chars:
             item.status = statuses.NO_TEXT
-            item.error = f"main text too short ({len(text)} characters)"
+            item.error = f"main text too short ({chars} characters)"
             item.language = item.entry.language
         else:
             item.status, item.text = statuses.OK, text
@@ -88,8 +109,14 @@ class ExtractPipeline:
             item.fingerprints = result["fingerprints"]
             item.text_stems = result["text_stems"]
 
-
-def _date_to_iso(date: str | None) -> str | None:
-    if not date:
-        return None
-    return date if "T" in date else f"{date}T00:00:00Z"
+    def _stamp_repeated(self, item: ArticleItem) -> bool:
+        """Whether another entry of the item's feed, seen in this run, has the same date."""
+        entry = item.entry
+        if not entry.published:
+            return False
+        stamp = (entry.feed_url, entry.published)
+        link = entry.link or item.url
+        first = self._feed_stamps.setdefault(stamp, link)
+        if first != link:
+            self._repeated_stamps.add(stamp)
+        return stamp in self._repeated_stamps

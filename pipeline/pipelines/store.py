@@ -29,6 +29,7 @@ from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares.feedschedule import FeedSchedule
 from pipeline.items import ArticleItem, FeedItem
+from pipeline.parsing.bylines import join_names, split_byline
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.pipelines.dedup_tables import DedupTables
 from pipeline.search.index import index_article, index_new_article
@@ -260,8 +261,9 @@ class SQLitePipeline:
             "title": item.title or entry.title,
             "text": item.text,
             "summary": entry.summary,
-            "author": item.author or entry.author,
+            **_bylines(item),
             "published": item.published or entry.published,
+            "modified": item.modified,
             "language": item.language or entry.language,
             "site_name": item.site_name,
             "description": item.description,
@@ -333,6 +335,15 @@ class SQLitePipeline:
             row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
             self._feed_ids[url] = int(row[0])
         return self._feed_ids[url]
+
+
+def _bylines(item: ArticleItem) -> dict[str, str | None]:
+    """The ``author`` (people) and ``credits`` (organisations) columns: extraction's, else the
+    feed entry's author split the same way."""
+    if item.author or item.credits:
+        return {"author": item.author, "credits": item.credits}
+    people, credits = split_byline(item.entry.author)
+    return {"author": join_names(people), "credits": join_names(credits)}
 
 
 def _close_crawl(crawler: Crawler, reason: str) -> None:

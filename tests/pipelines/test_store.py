@@ -66,6 +66,26 @@ def test_feed_and_article_rows(db_path: Path) -> None:
     ]
 
 
+def test_people_credits_dates_and_metadata_without_text(db_path: Path) -> None:
+    store = make_store(db_path)
+    store.process_item(FeedItem(url=FEED, status="ok"))
+    page = article(f"{BASE}/a", status="no_text", title="Watch: the ferry leaves")
+    page.author, page.credits = "Dana Serikova", "Reuters"
+    page.published, page.modified = "2024-03-05", "2024-03-05T07:05:00Z"
+    store.process_item(page)
+    feed_only = article(f"{BASE}/b")
+    feed_only.entry.author = "Иван Петров, ТАСС"
+    store.process_item(feed_only)
+    store.close_spider()
+    assert rows(
+        db_path, "select url, status, title, author, credits, published, modified from articles"
+    ) == [
+        (f"{BASE}/a", "no_text", "Watch: the ferry leaves", "Dana Serikova", "Reuters",
+         "2024-03-05", "2024-03-05T07:05:00Z"),
+        (f"{BASE}/b", "ok", "Entry title", "Иван Петров", "ТАСС", "2022-09-25T08:30:00Z", None),
+    ]  # fmt: skip
+
+
 def test_second_run_adds_no_rows(db_path: Path) -> None:
     for _ in range(2):
         store = make_store(db_path)

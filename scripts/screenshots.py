@@ -23,6 +23,9 @@ from pipeline import api
 from pipeline.demo import EXAMPLE_WATCHLISTS, crawl_demo
 from pipeline.exceptions import NewsmonError
 
+# A desktop window, and a phone's width for the pages a reader opens first.
+VIEWPORTS = [(1280, ""), (390, "-phone")]
+PHONE_PAGES = {"home", "articles", "article", "search", "watchlist"}
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -100,12 +103,16 @@ def main() -> None:
                 page.on("console", on_console)
                 page.on("pageerror", on_page_error)
                 page.on("response", on_response)
-                for name, path in pages(db).items():
-                    current["name"] = name
-                    page.goto(base + path, wait_until="networkidle")
-                    target = args.out / f"{name}.png"
-                    page.screenshot(path=str(target), full_page=True)
-                    print(f"{target}  {path}")
+                for width, suffix in VIEWPORTS:
+                    page.set_viewport_size({"width": width, "height": 900})
+                    for name, path in pages(db).items():
+                        if suffix and name not in PHONE_PAGES:
+                            continue
+                        current["name"] = name + suffix
+                        page.goto(base + path, wait_until="networkidle")
+                        target = args.out / f"{name}{suffix}.png"
+                        page.screenshot(path=str(target), full_page=True)
+                        print(f"{target}  {path}")
                 browser.close()
         finally:
             server.terminate()

@@ -7,6 +7,7 @@ them on this package, together with its ``templates/`` and ``static/`` folders.
 from pipeline.datasette.hooks import (
     asgi_wrapper,
     extra_css_urls,
+    extra_template_vars,
     prepare_connection,
     register_output_renderer,
     register_routes,
@@ -16,6 +17,7 @@ from pipeline.datasette.hooks import (
 __all__ = [
     "asgi_wrapper",
     "extra_css_urls",
+    "extra_template_vars",
     "prepare_connection",
     "register_output_renderer",
     "register_routes",

@@ -118,9 +118,8 @@ def draw_chart(
             f'role="img" aria-label="Articles per day" class="newsmon-chart">'
         )
     ]
-    for fraction in (0, 0.5, 1):
-        y = height - bottom - fraction * plot_height
-        label = round(top * fraction)
+    for label in sorted({0, top // 2, top}):  # whole numbers, each once: 0, 1 for a top of 1
+        y = height - bottom - label / top * plot_height
         parts.append(
             f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{label}</text>'

@@ -7,13 +7,14 @@
   1.0 feed (``pipeline.datasette.atom``).
 - Article text is shown as escaped paragraphs; nothing from a feed or page is rendered as HTML.
 - ``/-/chart``: articles per day per feed or per watchlist (``pipeline.datasette.chart``).
-- Paths that datasette 0.65 would redirect off-site are refused.
+- Paths that datasette 0.65 would redirect off-site are refused; the articles table opens on
+  its reading columns, and pages read as news (``pipeline.datasette.reading``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import datasette
@@ -22,6 +23,14 @@ from markupsafe import Markup, escape
 
 from pipeline.datasette.atom import REQUIRED_ATOM_COLUMNS, paragraphs_html, render_atom
 from pipeline.datasette.chart import chart
+from pipeline.datasette.reading import (
+    DATE_COLUMNS,
+    article_page,
+    front_page,
+    query_notice,
+    readable_date,
+    reading_columns_redirect,
+)
 from pipeline.exceptions import QueryError
 from pipeline.search.query_language import compile_query
 from pipeline.text.tokens import search_tokens
@@ -58,15 +67,57 @@ def fts_expression(query: str | None) -> str:
 
 @hookimpl
 def render_cell(
-    value: Any, column: str, table: str | None, database: str, datasette: Any
+    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
 ) -> Markup | None:
     if table == "articles" and column == "text" and isinstance(value, str):
         return Markup(f'<div class="newsmon-text">{paragraphs_html(value)}</div>')
+    # A sqlite3.Row: "in" would look among its values, not its column names.
+    has_id = "id" in row.keys()  # noqa: SIM118
+    if table == "articles" and column == "title" and isinstance(value, str) and has_id:
+        # The headline links to the article's page.
+        href = datasette.urls.row(database, "articles", str(row["id"]))
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
     if table is None and column == "article" and isinstance(value, int):
         # Saved queries name the article id "article": it links to the article's page.
         href = datasette.urls.row(database, "articles", str(value))
         return Markup(f'<a href="{escape(href)}">{value}</a>')
+    if column in ("story_id", "story") and isinstance(value, int):
+        href = datasette.urls.database(database) + f"/story?story_id={value}"
+        return Markup(f'<a href="{escape(href)}">{value}</a>')
+    if column in DATE_COLUMNS and isinstance(value, str):
+        shown = readable_date(value)
+        if shown is not None:
+            return Markup(f'<time datetime="{escape(value)}">{escape(shown)}</time>')
     return None
+
+
+@hookimpl
+def extra_template_vars(
+    template: str, database: str | None, table: str | None, view_name: str, request: Any,
+    datasette: Any,
+) -> Callable[[], Awaitable[dict[str, Any]]]:  # fmt: skip
+    """The reading view's variables (``pipeline.datasette.reading``) for the home page, an
+    article's page and a saved query's page."""
+
+    async def variables() -> dict[str, Any]:
+        if template == "index.html":
+            return {"newsmon_front": await front_page(datasette)}
+        if template == "row.html" and table == "articles" and database and request is not None:
+            article_id = request.url_vars.get("pks", "")
+            db = datasette.get_database(database)
+            rows = (await db.execute("select * from articles where id = ?", [article_id])).rows
+            if rows:
+                article = dict(rows[0])
+                extra = await article_page(datasette, database, article)
+                return {"newsmon_article": {**article, **extra}}
+        if template == "query.html" and database and request is not None:
+            query = request.url_vars.get("table")  # a saved query's name
+            if query:
+                notice = await query_notice(datasette, database, query, request)
+                return {"newsmon_notice": notice} if notice else {}
+        return {}
+
+    return variables
 
 
 @hookimpl
@@ -81,6 +132,11 @@ def asgi_wrapper() -> Callable[[Any], Any]:
             if "\\" in path or path.startswith("//"):
                 response = Response.text("Not found", status=404)
                 await response.asgi_send(send)
+                return
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = reading_columns_redirect(path, query) if path else None
+            if target is not None:
+                await Response.redirect(target).asgi_send(send)
                 return
             await app(scope, receive, send)
 

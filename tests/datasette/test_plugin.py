@@ -69,7 +69,7 @@ def test_table_search_and_saved_queries(crawl: Crawl) -> None:
     for query in ("latest", "feed_health", "missing_text", "top_stories"):
         assert get_json(crawl.db, f"/{name}/{query}.json?_shape=objects")["rows"], query
     story = get_json(crawl.db, f"/{name}/top_stories.json?_shape=objects")["rows"][0]
-    articles = get_json(crawl.db, f"/{name}/story.json?story_id={story['id']}&_shape=objects")[
+    articles = get_json(crawl.db, f"/{name}/story.json?story_id={story['story']}&_shape=objects")[
         "rows"
     ]
     assert len(articles) == story["article_count"] >= 2
@@ -195,7 +195,8 @@ def test_feed_and_page_html_is_never_rendered(tmp_path: Path) -> None:
         )  # fmt: skip
         index_article(db, 1, f"Title {hostile}", f"Body {hostile}", "en")
         sync(db, [Watchlist("body", "body")])
-    for path in ("/hostile/articles", "/hostile/articles/1", "/hostile/watchlist?name=body"):
+    pages = ("/hostile/articles?_all=1", "/hostile/articles?_col=title", "/hostile/articles/1")
+    for path in (*pages, "/hostile/watchlist?name=body"):
         page = get(db_path, path).text
         assert "<script>alert" not in page and "<img src=x" not in page, path
         assert "&lt;script&gt;" in page, path

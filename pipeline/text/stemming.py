@@ -1,26 +1,47 @@
 """Stemming for search: one stemmer per article language, the same rules for texts and queries.
 
-Articles are indexed by the stems of their words, chosen by the article's detected language
+Articles are indexed by one key per word (its *stem*), chosen by the article's detected language
 (its *stemmer group*). Words in another script than the group's language are stemmed by the
 script's main language (Cyrillic: Russian, Latin: English), so "NATO's" in a Russian article
-and "Путина" in an English one are still found by their stems. A query is stemmed once per
-group, with exactly the same function, so a query word and the words of an article meet when
-they have the same stem in that article's language.
+and "Путина" in an English one are still found by their stems.
 
-Snowball stemmers (PyStemmer) cover the languages in ``SNOWBALL``, except English, which keeps
-only the inflectional steps of Snowball's English stemmer (``stem_english``: "borders" and
-"border" meet, "election" and "elect" do not); Ukrainian, which Snowball lacks, gets the light
-suffix stripper ``stem_ukrainian``; other languages (Kazakh, Belarusian, Georgian, ...) are in
-group ``other``, where only the script fallback applies.
+Word forms come from maintained libraries; this module only glues them together:
+
+- **Russian**: pymorphy3's lemmas (OpenCorpora dictionary, with its guesser for unknown words
+  such as surnames) and the Snowball Russian stemmer (PyStemmer). A word's key is the shortest
+  (then alphabetically first) Snowball stem of the word and of its lemmas, so "Казахстан" and
+  "Казахстане" both give "казахста", which Snowball alone splits.
+- **Ukrainian**: pymorphy3's Ukrainian lemmas, folded by ``stem_ukrainian``, a light suffix
+  stripper (Snowball has no Ukrainian), the same way: the shortest of the word's and its lemmas'.
+- **English**: the full Snowball English (Porter2) stemmer, after British spellings are written
+  the American way (``american_spelling``: -ise/-isation/-yse as -ize/-ization/-yze, -our as
+  -or), so "mobilised", "mobilisation" and "mobilize" meet, as do "decide" and "deciding".
+- **Kazakh and Kyrgyz**: no maintained stemmer exists for them; ``stem_turkic`` strips the case
+  endings of nouns and names (Қазақстанның, Тоқаевқа, Бишкекте) and nothing else.
+- Other Snowball languages are stemmed by Snowball; the rest (group ``other``) only by script.
+
+A query word is looked up by the stems of all its forms (``query_stems``): the forms of its
+lexemes in pymorphy3, and its spellings in the other script (``pipeline.text.transliteration``),
+each stemmed like a word of the article. Whatever key an inflected form got in the index, the
+query holds it.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import Stemmer
 
 from pipeline.text.tokens import search_tokens
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pymorphy3
+
+    _Stemmer = Callable[[str], str]
 
 SNOWBALL = {
     "ar": "arabic",
@@ -59,10 +80,13 @@ SNOWBALL = {
     "yi": "yiddish",
 }
 UKRAINIAN = "ukrainian"
+KAZAKH = "kazakh"
+KYRGYZ = "kyrgyz"
 OTHER = "other"
-GROUPS: tuple[str, ...] = (*sorted(set(SNOWBALL.values())), UKRAINIAN, OTHER)
+GROUPS: tuple[str, ...] = (*sorted({*SNOWBALL.values(), KAZAKH, KYRGYZ}), UKRAINIAN, OTHER)
+LANGUAGE_GROUPS = {"uk": UKRAINIAN, "kk": KAZAKH, "ky": KYRGYZ}
 
-CYRILLIC_GROUPS = frozenset({"russian", UKRAINIAN, "serbian"})
+CYRILLIC_GROUPS = frozenset({"russian", UKRAINIAN, "serbian", KAZAKH, KYRGYZ})
 LATIN_GROUPS = (
     frozenset(GROUPS)
     - CYRILLIC_GROUPS
@@ -79,6 +103,12 @@ LATIN_GROUPS = (
     }
 )
 LATIN_OR_CYRILLIC_GROUPS = LATIN_GROUPS | CYRILLIC_GROUPS
+# pymorphy3's dictionaries, by stemmer group.
+MORPHOLOGY = {"russian": "ru", UKRAINIAN: "uk"}
+# A query word is looked up by at most this many stems per group.
+MAX_QUERY_STEMS = 40
+# Lexemes of a query word taken from pymorphy3 (its parses, most likely first).
+MAX_LEXEMES = 4
 
 
 def group_for(language: str | None) -> str:
@@ -86,12 +116,11 @@ def group_for(language: str | None) -> str:
     if not language:
         return OTHER
     language = language.lower()
-    if language == "uk":
-        return UKRAINIAN
-    return SNOWBALL.get(language, OTHER)
+    return LANGUAGE_GROUPS.get(language) or SNOWBALL.get(language, OTHER)
 
 
 def stem_words(tokens: list[str], group: str) -> list[str]:
+    """The stems of words (from ``search_tokens``) in an article of ``group``."""
     return [stem(token, group) for token in tokens]
 
 
@@ -100,23 +129,101 @@ def stem_text(text: str, group: str) -> str:
     return " ".join(stem_words(search_tokens(text), group))
 
 
-@lru_cache(maxsize=1 << 15)  # the words of a few hundred articles: bounded memory
-def stem(word: str, group: str) -> str:
-    """The stem of one lower-cased word in an article of ``group``."""
+def word_group(word: str, group: str) -> str:
+    """The group whose rules stem ``word`` in an article of ``group``: a word in another script
+    than the group's is stemmed by its script's main language; ``other`` means left as it is."""
     script = _script(word)
     if script == "cyrillic" and group not in CYRILLIC_GROUPS:
-        group = "russian"
-    elif script == "latin" and group not in LATIN_GROUPS:
-        group = "english"
-    elif script == "other" and group in LATIN_OR_CYRILLIC_GROUPS:
-        return word
+        return "russian"
+    if script == "latin" and group not in LATIN_GROUPS:
+        return "english"
+    if script == "other" and group in LATIN_OR_CYRILLIC_GROUPS:
+        return OTHER
+    return group
+
+
+@lru_cache(maxsize=1 << 16)  # the words of a few hundred articles: bounded memory
+def stem(word: str, group: str) -> str:
+    """The index key of one word (from ``search_tokens``) in an article of ``group``."""
+    group = word_group(word, group)
+    if group == "russian":
+        return _shortest(_snowball("russian").stemWord, word, _lemmas(word, "russian"))
     if group == UKRAINIAN:
-        return stem_ukrainian(word)
+        return _shortest(stem_ukrainian, word, _lemmas(word, UKRAINIAN))
     if group == "english":
-        return stem_english(word)
+        return str(_snowball("english").stemWord(american_spelling(word)))
+    if group in (KAZAKH, KYRGYZ):
+        return stem_turkic(word, group)
     if group == OTHER:
         return word
     return str(_snowball(group).stemWord(word))
+
+
+@lru_cache(maxsize=4096)
+def query_stems(word: str, group: str) -> tuple[str, ...]:
+    """The stems a query word is looked up by in articles of ``group``: its own first, then
+    those of its other forms and of its spellings in the group's script."""
+    found = [stem(word, group)]
+    target = word_group(word, group)
+    script = _script(word)
+    spellings: list[str] = [word]
+    if target in (KAZAKH, KYRGYZ):
+        found.append(word)  # a name whose last syllable looks like a case ending
+    if script == "latin" and group in CYRILLIC_GROUPS:
+        from pipeline.text.transliteration import cyrillic_spellings
+
+        target = group
+        spellings += cyrillic_spellings(word, ukrainian=group == UKRAINIAN)
+    elif script == "cyrillic" and group in LATIN_GROUPS:
+        from pipeline.text.transliteration import latin_spellings
+
+        target = group
+        spellings += latin_spellings(word)
+    for position, spelling in enumerate(spellings):
+        # The forms of the word itself, and of its two likeliest spellings in the other script.
+        forms = _forms(spelling, target) if position < 3 else []
+        for form in (spelling, *forms):
+            key = stem(form, target)
+            if key not in found:
+                found.append(key)
+            if len(found) >= MAX_QUERY_STEMS:
+                return tuple(found)
+    return tuple(found)
+
+
+def _forms(word: str, group: str) -> list[str]:
+    """The forms of the word's lexemes in pymorphy3 (none for other groups)."""
+    language = MORPHOLOGY.get(group)
+    if language is None or not word.isalpha() or _script(word) != "cyrillic":
+        return []
+    forms: list[str] = []
+    for parse in _morphology(language).parse(word)[:MAX_LEXEMES]:
+        forms.extend(form.word.replace("ё", "е") for form in parse.lexeme)
+    return [form for form in dict.fromkeys(forms) if form.isalpha()]
+
+
+def _lemmas(word: str, group: str) -> list[str]:
+    if not word.isalpha() or len(word) < 3:
+        return []
+    parses = _morphology(MORPHOLOGY[group]).parse(word)
+    return [
+        lemma
+        for lemma in {parse.normal_form.replace("ё", "е") for parse in parses}
+        if lemma.isalpha()
+    ]
+
+
+def _shortest(stemmer: _Stemmer, word: str, lemmas: list[str]) -> str:
+    stems = {str(stemmer(word)), *(str(stemmer(lemma)) for lemma in lemmas)}
+    return min(stems, key=lambda key: (len(key), key))
+
+
+@cache
+def _morphology(language: str) -> pymorphy3.MorphAnalyzer:
+    """pymorphy3's analyzer of ``ru`` or ``uk``, loaded on first use (about 20 MB each)."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang=language)
 
 
 @cache
@@ -134,6 +241,131 @@ def _script(word: str) -> str:
             return "latin"
         return "other"
     return "latin"
+
+
+# British spellings written the American way before stemming (applied to texts and queries
+# alike, so a word written either way meets the other).
+BRITISH_ENDINGS = re.compile(r"(?<=\w\w)(is|ys)(e|es|ed|ing|ation|ations|er|ers)$")
+BRITISH_OUR = re.compile(r"(?<=\w\w\w)our(s|ed|ing|er|ers|ite|ites|able|ably|al|ally)?$")
+
+
+def american_spelling(word: str) -> str:
+    """The American spelling of a British one: -ise, -isation and -yse as -ize, -ization and
+    -yze (with their inflections), -our as -or (colour, labour, behaviour); other words as
+    they are."""
+    if not word.isascii() or len(word) < 5:
+        return word
+    word = BRITISH_ENDINGS.sub(lambda m: m[1][0] + "z" + m[2], word)
+    if "our" in word:
+        word = BRITISH_OUR.sub(lambda m: "or" + (m[1] or ""), word)
+    return word
+
+
+# Case endings of Kazakh and Kyrgyz nouns (genitive, dative, accusative, locative, ablative,
+# instrumental), after vowel harmony and assimilation; longest first.
+TURKIC_ENDINGS = {
+    KAZAKH: (
+        "менен",
+        "бенен",
+        "пенен",
+        "мен",
+        "бен",
+        "пен",
+        "ның",
+        "нің",
+        "дың",
+        "дің",
+        "тың",
+        "тің",
+        "ға",
+        "ге",
+        "қа",
+        "ке",
+        "на",
+        "не",
+        "ны",
+        "ні",
+        "ды",
+        "ді",
+        "ты",
+        "ті",
+        "да",
+        "де",
+        "та",
+        "те",
+        "нан",
+        "нен",
+        "дан",
+        "ден",
+        "тан",
+        "тен",
+    ),
+    KYRGYZ: (
+        "менен",
+        "нын",
+        "нин",
+        "нун",
+        "нүн",
+        "дын",
+        "дин",
+        "дун",
+        "дүн",
+        "тын",
+        "тин",
+        "тун",
+        "түн",
+        "га",
+        "ге",
+        "го",
+        "гө",
+        "ка",
+        "ке",
+        "ко",
+        "кө",
+        "ны",
+        "ни",
+        "ну",
+        "нү",
+        "ды",
+        "ди",
+        "ду",
+        "дү",
+        "ты",
+        "ти",
+        "ту",
+        "тү",
+        "до",
+        "дө",
+        "да",
+        "де",
+        "та",
+        "те",
+        "то",
+        "тө",
+        "нан",
+        "нен",
+        "нон",
+        "нөн",
+        "дан",
+        "ден",
+        "дон",
+        "дөн",
+        "тан",
+        "тен",
+        "тон",
+        "төн",
+    ),
+}
+TURKIC_MIN_STEM = 2
+
+
+def stem_turkic(word: str, group: str) -> str:
+    """A Kazakh or Kyrgyz word without its case ending (the longest that leaves at least two
+    letters): Қазақстанның, Қазақстанға, Қазақстанда give қазақстан, Жапаровдун жапаров."""
+    for ending in sorted(TURKIC_ENDINGS[group], key=len, reverse=True):
+        if word.endswith(ending) and len(word) - len(ending) >= TURKIC_MIN_STEM:
+            return word[: -len(ending)]
+    return word
 
 
 UKRAINIAN_VOWELS = frozenset("аеиоуюяіїє")
@@ -228,81 +460,3 @@ def stem_ukrainian(word: str) -> str:
     if word[-1:] in ("ь", "і", "ї", "й") and len(word) - 1 >= keep + 1:
         word = word[:-1]
     return word
-
-
-ENGLISH_VOWELS = frozenset("aeiouy")
-ENGLISH_DOUBLES = ("bb", "dd", "ff", "gg", "mm", "nn", "pp", "rr", "tt")
-ENGLISH_R1_PREFIXES = ("gener", "commun", "arsen")
-
-
-def stem_english(word: str) -> str:
-    """Steps 1a, 1b and 1c of the Porter2 (Snowball English) stemmer: plurals, -ed, -ing and a
-    final y, but none of the derivational steps that make "election" and "elect", or
-    "government" and "governing", one word.
-    """
-    if len(word) <= 2 or not word.isascii() or not word.isalpha():
-        return word
-    # y at the start or after a vowel is a consonant: written Y while stemming.
-    chars = list(word)
-    for i, char in enumerate(chars):
-        if char == "y" and (i == 0 or chars[i - 1] in ENGLISH_VOWELS):
-            chars[i] = "Y"
-    word = "".join(chars)
-    r1 = _english_r1(word)
-    # Step 1a
-    if word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith(("ied", "ies")):
-        word = word[:-2] if len(word) > 4 else word[:-1]
-    elif word.endswith(("us", "ss")):
-        pass
-    elif word.endswith("s") and any(c in ENGLISH_VOWELS for c in word[:-2]):
-        word = word[:-1]
-    # Step 1b
-    for suffix in ("eedly", "eed"):
-        if word.endswith(suffix):
-            if len(word) - len(suffix) >= r1:
-                word = word[: -len(suffix)] + "ee"
-            break
-    else:
-        for suffix in ("ingly", "edly", "ing", "ed"):
-            if word.endswith(suffix):
-                base = word[: -len(suffix)]
-                if any(c in ENGLISH_VOWELS for c in base):
-                    word = base
-                    if word.endswith(("at", "bl", "iz")):
-                        word += "e"
-                    elif word.endswith(ENGLISH_DOUBLES):
-                        word = word[:-1]
-                    elif _english_short(word, r1):
-                        word += "e"
-                break
-    # Step 1c
-    if len(word) > 2 and word[-1] in "yY" and word[-2] not in ENGLISH_VOWELS:
-        word = word[:-1] + "i"
-    return word.replace("Y", "y")
-
-
-def _english_r1(word: str) -> int:
-    for prefix in ENGLISH_R1_PREFIXES:
-        if word.startswith(prefix):
-            return len(prefix)
-    for i in range(1, len(word)):
-        if word[i] not in ENGLISH_VOWELS and word[i - 1] in ENGLISH_VOWELS:
-            return i + 1
-    return len(word)
-
-
-def _english_short(word: str, r1: int) -> bool:
-    """A short word: R1 is empty and it ends in a short syllable."""
-    if r1 < len(word):
-        return False
-    if len(word) == 2:
-        return word[0] in ENGLISH_VOWELS and word[1] not in ENGLISH_VOWELS
-    return (
-        len(word) >= 3
-        and word[-3] not in ENGLISH_VOWELS
-        and word[-2] in ENGLISH_VOWELS
-        and word[-1] not in ENGLISH_VOWELS
-        and word[-1] not in "wxY"
-    )

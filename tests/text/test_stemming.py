@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text.stemming import group_for, stem, stem_text, stem_ukrainian
+from pipeline.text.stemming import (
+    american_spelling,
+    group_for,
+    query_stems,
+    stem,
+    stem_text,
+    stem_turkic,
+    stem_ukrainian,
+)
 from pipeline.text.tokens import search_tokens
 
 
@@ -25,6 +33,25 @@ from pipeline.text.tokens import search_tokens
         ("ukrainian", "зерно зерна зерном"),
         ("ukrainian", "Одеські Одеської Одеська"),
         ("german", "Grenze Grenzen"),
+        # The region's names, which Snowball alone splits (казахста against казахстан).
+        ("russian", "Казахстан Казахстана Казахстану Казахстаном Казахстане"),
+        ("russian", "Туркменистан Туркменистана Туркменистаном Туркменистане"),
+        ("russian", "Астана Астаны Астане Астану Астаной"),
+        ("russian", "Харьков Харькова Харькову Харьковом Харькове"),
+        ("russian", "Токаев Токаева Токаеву Токаевым Токаеве"),
+        ("ukrainian", "Харків Харкова Харкову Харковом Харкові Харкове"),
+        ("ukrainian", "Київ Києва Києву Києвом Києві Києве"),
+        ("ukrainian", "Україна України Україні Україну Україною Україно"),
+        ("kazakh", "Қазақстанның Қазақстанға Қазақстанды Қазақстанда Қазақстаннан"),
+        ("kazakh", "Тоқаевтың Тоқаевқа Тоқаевты Тоқаевта Тоқаевтан Тоқаевпен"),
+        ("kyrgyz", "Жапаровдун Жапаровго Жапаровду Жапаровдо Жапаровдон Жапаров"),
+        ("kyrgyz", "Бишкектин Бишкекке Бишкекти Бишкекте Бишкектен Бишкек"),
+        # English verbs ending in -e, and British and American spellings.
+        ("english", "decide decided decides deciding"),
+        ("english", "promote promotes promoted promoting"),
+        ("english", "mobilise mobilised mobilisation mobilize mobilized mobilization"),
+        ("english", "colour colours color coloured"),
+        ("english", "analyse analysed analyzed"),
     ],
 )
 def test_inflected_forms_share_a_stem(group: str, forms: str) -> None:
@@ -34,11 +61,68 @@ def test_inflected_forms_share_a_stem(group: str, forms: str) -> None:
 
 def test_different_words_keep_different_stems() -> None:
     assert stem("border", "english") != stem("board", "english")
-    # English keeps to inflection: derived words stay apart.
-    assert stem("election", "english") != stem("elect", "english")
-    assert stem("government", "english") != stem("governing", "english")
+    assert stem("four", "english") != stem("for", "english")  # not a British -our
     assert stem("граница", "russian") != stem("гражданин", "russian")
+    assert stem("казахстан", "russian") != stem("узбекистан", "russian")
     assert stem_ukrainian("кордон") != stem_ukrainian("корова")
+    assert stem("кордон", "ukrainian") != stem("корова", "ukrainian")
+
+
+def test_american_spelling_of_british_words() -> None:
+    assert american_spelling("mobilisation") == "mobilization"
+    assert american_spelling("organised") == "organized"
+    assert american_spelling("analyse") == "analyze"
+    assert american_spelling("behaviour") == "behavior"
+    assert american_spelling("labourers") == "laborers"
+    assert american_spelling("hour") == "hour"
+    assert american_spelling("four") == "four"
+    assert american_spelling("crisis") == "crisis"
+
+
+def test_kazakh_and_kyrgyz_case_endings_are_stripped_and_nothing_more() -> None:
+    assert stem_turkic("қазақстанның", "kazakh") == "қазақстан"
+    assert stem_turkic("ошко", "kyrgyz") == "ош"
+    assert stem_turkic("ош", "kyrgyz") == "ош"
+    assert stem_turkic("кезек", "kazakh") == "кезек"
+
+
+@pytest.mark.parametrize(
+    ("group", "forms"),
+    [
+        ("russian", "Мирзиёев Мирзиёева Мирзиёеву Мирзиёевым Мирзиёеве"),
+        ("russian", "человек люди"),  # a lemma from pymorphy3's dictionary
+        ("russian", "идти шёл шла"),
+        ("kazakh", "Қазақстан Қазақстанның Қазақстанға Қазақстанды Қазақстанда Қазақстаннан"),
+        ("kazakh", "Астана Астананың Астанаға Астананы Астанада Астанадан"),
+        ("kyrgyz", "Ош Оштун Ошко Ошту Ошто Оштон"),
+    ],
+)
+def test_the_first_form_as_a_query_finds_the_others(group: str, forms: str) -> None:
+    first, *others = search_tokens(forms)
+    assert {stem(word, group) for word in others} <= set(query_stems(first, group))
+
+
+def test_a_query_word_holds_the_stems_of_all_its_forms() -> None:
+    # Whatever key the index gave each case form, the nominative query has it.
+    for form in ("токаев", "токаева", "токаеву", "токаевым", "токаеве"):
+        assert stem(form, "russian") in query_stems("токаев", "russian")
+    for form in ("токаєв", "токаєва", "токаєву", "токаєвим", "токаєві", "токаєве"):
+        assert stem(form, "ukrainian") in query_stems("токаєв", "ukrainian")
+    # A name whose last syllable looks like a case ending: both the word and its stem.
+    assert {"астана", stem("астана", "kazakh")} <= set(query_stems("астана", "kazakh"))
+    assert query_stems("border", "english") == (stem("border", "english"),)
+
+
+def test_a_query_word_holds_its_spellings_in_the_other_script() -> None:
+    assert stem("токаева", "russian") in query_stems("tokayev", "russian")
+    assert stem("токаева", "russian") in query_stems("tokaev", "russian")
+    assert stem("харкові", "ukrainian") in query_stems("kharkiv", "ukrainian")
+    assert stem("харькове", "russian") in query_stems("kharkiv", "russian")
+    assert stem("жапарову", "russian") in query_stems("japarov", "russian")
+    assert stem("kazakhstan", "english") in query_stems("казахстан", "english")
+    assert stem("tokayev", "english") in query_stems("токаев", "english")
+    # In a group of the word's own script nothing is transliterated.
+    assert query_stems("tokayev", "english") == ("tokayev",)
 
 
 def test_words_in_another_script_are_stemmed_by_that_script() -> None:
@@ -56,7 +140,9 @@ def test_languages_map_to_stemmer_groups() -> None:
     assert group_for("ru") == "russian"
     assert group_for("uk") == "ukrainian"
     assert group_for("EN") == "english"
-    assert group_for("kk") == "other"
+    assert group_for("kk") == "kazakh"
+    assert group_for("ky") == "kyrgyz"
+    assert group_for("ka") == "other"
     assert group_for(None) == "other"
 
 

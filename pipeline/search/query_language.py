@@ -1,12 +1,16 @@
 """Search queries: a small boolean language, compiled to SQLite FTS5 over stemmed text.
 
-Syntax: words (all must occur), ``"exact phrases"``, ``OR``, ``AND``, ``NOT``, parentheses and
-``prefix*``. ``AND`` binds tighter than ``OR``; ``NOT`` excludes what follows it. For example
-``mobilisation AND (Kazakhstan OR Georgia)``, ``"Верхний Ларс"``, ``border NOT football``.
+Syntax: words (all must occur), ``"exact phrases"``, ``OR``, ``AND``, ``NOT``, parentheses,
+``prefix*`` and ``NEAR(a b, N)`` (the words or phrases within N words of one another; 10 if N is
+left out). ``AND`` binds tighter than ``OR``; ``NOT`` excludes what follows it. For example
+``mobilisation AND (Kazakhstan OR Georgia)``, ``"Верхний Ларс"``, ``border NOT football``,
+``NEAR(Tokayev visit, 5)``.
 
-Every word is compared by its stem (``pipeline.text.stemming``) in the article's own language, so
-"мобилизация" finds "мобилизации" and "border" finds "borders"; a phrase matches the stems in
-order. Nothing of the query reaches FTS5 unquoted: FTS5's own syntax cannot be injected.
+A word is compared by the stems of all its forms and of its spellings in the other script
+(``pipeline.text.stemming.query_stems``) in the article's own language, so "Казахстан" finds
+"Казахстане", "mobilise" finds "mobilization" and "Tokayev" finds "Токаева". A phrase matches
+the stems of its own words, in order, and a prefix the words as typed: neither is transliterated.
+Nothing of the query reaches FTS5 unquoted: FTS5's own syntax cannot be injected.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.exceptions import QueryError
-from pipeline.text.stemming import GROUPS, stem_words
+from pipeline.text.stemming import GROUPS, query_stems, stem_words
 from pipeline.text.tokens import search_tokens
 
 MAX_QUERY_CHARS = 2000
-TOKEN = re.compile(r'"([^"]*)"?|(\()|(\))|([^\s()"]+)')
+TOKEN = re.compile(r'(NEAR\(([^()]*)\))|"([^"]*)"?|(\()|(\))|([^\s()"]+)')
+NEAR_DISTANCE = re.compile(r",\s*(\d+)\s*$")
+DEFAULT_NEAR = 10
+# NEAR of words with several stems is the OR of NEAR over their combinations, at most these.
+MAX_NEAR_COMBINATIONS = 64
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,20 @@ class Term:
     words: tuple[str, ...]  # lower-cased; more than one: a phrase
     prefix: bool = False
     text: str = ""  # as written in the query
+    exact: bool = False  # written in quotes: matched by its own stems only
 
     def forms(self, group: str) -> tuple[str, ...]:
+        """The stems of the term's words in articles of ``group``, in order."""
         if self.prefix:  # a prefix is matched as typed, not stemmed
             return (*stem_words(list(self.words[:-1]), group), self.words[-1])
         return tuple(stem_words(list(self.words), group))
+
+    def alternatives(self, group: str) -> tuple[tuple[str, ...], ...]:
+        """Each sequence of stems that the term matches: for a single word, each stem of
+        ``query_stems``; for a phrase (quoted or not) or a prefix, only its ``forms``."""
+        if len(self.words) == 1 and not self.prefix and not self.exact:
+            return tuple((key,) for key in query_stems(self.words[0], group))
+        return (self.forms(group),)
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,13 @@ class Any:
     options: tuple[Node, ...]
 
 
-Node = Term | All | Any
+@dataclass(frozen=True)
+class Near:
+    terms: tuple[Term, ...]
+    distance: int = DEFAULT_NEAR
+
+
+Node = Term | All | Any | Near
 
 
 def parse(query: str) -> Node:
@@ -56,8 +79,10 @@ def parse(query: str) -> Node:
         raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters")
     tokens: list[tuple[str, str]] = []
     for match in TOKEN.finditer(query):
-        phrase, opening, closing, bare = match.groups()
-        if phrase is not None:
+        near, inside, phrase, opening, closing, bare = match.groups()
+        if near is not None:
+            tokens.append(("near", inside))
+        elif phrase is not None:
             tokens.append(("phrase", phrase))
         elif opening:
             tokens.append(("(", opening))
@@ -120,6 +145,8 @@ class _Parser:
             raise QueryError(f"a term is missing at the end of query {self.query!r}")
         value = self.tokens[self.position][1]
         self.position += 1
+        if kind == "near":
+            return self.parse_near(value)
         if kind == "(":
             node = self.parse_any()
             if self.peek() != ")":
@@ -130,13 +157,33 @@ class _Parser:
         found = search_tokens(value)
         if not found:
             return None  # punctuation only
-        return Term(tuple(found), prefix=prefix and len(found[-1]) >= 2, text=value)
+        prefix = prefix and len(found[-1]) >= 2
+        return Term(tuple(found), prefix=prefix, text=value, exact=kind == "phrase")
+
+    def parse_near(self, inside: str) -> Near:
+        distance = DEFAULT_NEAR
+        found = NEAR_DISTANCE.search(inside)
+        if found:
+            distance = int(found[1])
+            inside = inside[: found.start()]
+        near_terms: list[Term] = []
+        for match in TOKEN.finditer(inside):
+            _, _, phrase, _, _, bare = match.groups()
+            value = phrase if phrase is not None else bare
+            words = search_tokens(value or "")
+            if words:
+                near_terms.append(Term(tuple(words), text=value or "", exact=phrase is not None))
+        if len(near_terms) < 2:
+            raise QueryError(f"NEAR needs two words or phrases in query {self.query!r}")
+        return Near(tuple(near_terms), distance)
 
 
 def terms(node: Node) -> list[Term]:
     """The query's terms that count as matches (not the excluded ones), in order."""
     if isinstance(node, Term):
         return [node]
+    if isinstance(node, Near):
+        return list(node.terms)
     if isinstance(node, All):
         return [term for child in node.include for term in terms(child)]
     return [term for child in node.options for term in terms(child)]
@@ -145,8 +192,12 @@ def terms(node: Node) -> list[Term]:
 def to_fts(node: Node, group: str) -> str:
     """The FTS5 expression of the query for articles of one stemmer group."""
     if isinstance(node, Term):
-        forms = node.forms(group)
-        return f'"{" ".join(forms)}"' + (" *" if node.prefix else "")
+        options = [f'"{" ".join(forms)}"' for forms in node.alternatives(group)]
+        if node.prefix:
+            return options[0] + " *"
+        return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
+    if isinstance(node, Near):
+        return _near_fts(node, group)
     if isinstance(node, Any):
         return "(" + " OR ".join(to_fts(option, group) for option in node.options) + ")"
     included = " AND ".join(to_fts(child, group) for child in node.include)
@@ -154,6 +205,18 @@ def to_fts(node: Node, group: str) -> str:
         return f"({included})"
     excluded = " OR ".join(to_fts(child, group) for child in node.exclude)
     return f"(({included}) NOT ({excluded}))"
+
+
+def _near_fts(node: Near, group: str) -> str:
+    """FTS5's NEAR takes phrases only: one NEAR per combination of the terms' stems."""
+    combinations: list[list[str]] = [[]]
+    for term in node.terms:
+        phrases = [f'"{" ".join(forms)}"' for forms in term.alternatives(group)]
+        combinations = [[*done, phrase] for done in combinations for phrase in phrases][
+            :MAX_NEAR_COMBINATIONS
+        ]
+    nears = [f"NEAR({' '.join(phrases)}, {node.distance})" for phrases in combinations]
+    return nears[0] if len(nears) == 1 else "(" + " OR ".join(nears) + ")"
 
 
 @lru_cache(maxsize=256)
@@ -177,11 +240,14 @@ def matched_terms(node: Node, group: str, stems: Iterable[str]) -> list[str]:
     present = set(sequence)
     found: list[str] = []
     for term in terms(node):
-        forms = term.forms(group)
-        if len(forms) == 1 and not term.prefix:
-            hit = forms[0] in present
-        else:
-            hit = _contains(sequence, forms, term.prefix)
+        hit = False
+        for forms in term.alternatives(group):
+            if len(forms) == 1 and not term.prefix:
+                hit = forms[0] in present
+            else:
+                hit = _contains(sequence, forms, term.prefix)
+            if hit:
+                break
         if hit and term.text not in found:
             found.append(term.text)
     return found

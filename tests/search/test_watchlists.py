@@ -19,6 +19,7 @@ from pipeline.db.connection import open_db
 from pipeline.demo import EXAMPLE_WATCHLISTS
 from pipeline.exceptions import WatchlistError
 from pipeline.extensions.watchlistmatcher import WatchlistMatcher
+from pipeline.search import index as search_index
 from pipeline.search.index import index_article
 from pipeline.search.watchlists import Watchlist, load, match_queued, new_matches, stored, sync
 from tests.conftest import Crawl, run_newsmon
@@ -253,3 +254,26 @@ def test_a_command_gets_the_new_matches_of_a_crawl(
     assert failing.stats is not None
     assert failing.stats.get_value("newsmon/watchlists/hook_errors") == 1
     assert "NEWSMON_ON_MATCHES 'false' exited with 1" in caplog.text
+
+
+def test_a_changed_search_index_backfills_the_watchlists_and_keeps_their_matches(
+    indexed_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexed_db.execute("DELETE FROM articles_search WHERE rowid = 2")  # as an older stemmer missed
+    indexed_db.execute("DELETE FROM watchlist_queue")
+    assert sync(indexed_db, [Watchlist("kz", "Kazakhstan OR Kazakh")]) == {"kz": 1}
+    assert [m["article_id"] for m in new_matches(indexed_db)] == [1]
+    monkeypatch.setattr(search_index, "INDEX_DEFINITION", search_index.INDEX_DEFINITION + 1)
+    search_index.bring_up_to_date(indexed_db)
+    assert match_queued(indexed_db, stored(indexed_db)) == 1  # article 1's match stays as it was
+    shown = new_matches(indexed_db)
+    assert [(m["article_id"], m["matched_terms"]) for m in shown] == [(2, ["Kazakhstan"])]
+    seen = indexed_db.execute("SELECT article_id FROM matches WHERE seen_at IS NOT NULL")
+    assert sorted(row[0] for row in seen) == [1, 2]
+
+
+def test_watchlists_match_near_and_other_scripts(indexed_db: Database) -> None:
+    sync(indexed_db, [Watchlist("lars", 'NEAR("Upper Lars" очередь, 3)'),
+                      Watchlist("lars_ru", "NEAR(Lars очередь, 3)")])  # fmt: skip
+    shown = {m["watchlist"]: m["article_id"] for m in new_matches(indexed_db)}
+    assert shown == {"lars_ru": 6}

@@ -183,7 +183,8 @@ def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
     allowed = list(allow_private)
     parse_networks(allowed)
     settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
-    settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    # What goes wrong is said in the error below, without Scrapy's tracebacks.
+    settings.set("LOG_LEVEL", "CRITICAL", priority="cmdline")
     found: list[FoundFeed] = []
 
     def collect(item: FoundFeed) -> None:  # signal receivers are held weakly: keep a name
@@ -195,6 +196,12 @@ def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
     process.crawl(crawler, url=url)
     process.start()
     if not found:
+        failure = getattr(crawler.spider, "failure", None)
+        if failure:
+            hint = ""
+            if failure.startswith(statuses.refused("private")):
+                hint = "; to fetch from a non-public address, add --allow-private NET"
+            raise NewsmonError(f"cannot fetch {url}: {failure}{hint}")
         raise NewsmonError(f"no feed found at {url} (page links, then common paths)")
     best = min(found, key=lambda feed: feed.rank)
     return FeedSource(best.url, best.title)
@@ -389,12 +396,14 @@ def export(
     kind: str = "articles",
     since: str | None = None,
     fmt: str = "jsonl",
+    with_text: bool = False,
 ) -> int:
-    """Write articles (or watchlist matches) stored since ``since`` as JSON Lines or CSV."""
+    """Write articles (or watchlist matches) stored since ``since`` as JSON Lines or CSV;
+    ``with_text``: only articles whose text was extracted."""
     try:
         bound = export_rows.parse_since(since)
         with _existing_db(db_path) as db:
-            return export_rows.export(db, kind, bound, output, fmt)
+            return export_rows.export(db, kind, bound, output, fmt, with_text)
     except ValueError as exc:
         raise NewsmonError(str(exc)) from exc
 

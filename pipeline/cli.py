@@ -131,6 +131,12 @@ def crawl(
         newsmon crawl --feeds feeds.txt --allow-private 127.0.0.0/8 -s DOWNLOAD_DELAY=0
         newsmon crawl --db data/news.db --force
     """
+    if feeds_file and "://" in feeds_file:
+        raise click.BadParameter(
+            f"{feeds_file} is an address, not a file: add the feed with 'newsmon feeds add "
+            f"{feeds_file} --db {db_path}', or list addresses in a file, one per line",
+            param_hint="--feeds",
+        )
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
     for override in overrides:
@@ -388,25 +394,40 @@ def watch(name: str | None, db_path: str, watchlists_file: str | None, as_json: 
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout)."
 )
-def export(db_path: str, what: str, since: str | None, fmt: str, output: str | None) -> None:
+@click.option(
+    "--with-text",
+    is_flag=True,
+    help="Only articles whose text was extracted: leave out failed fetches and empty pages.",
+)
+def export(
+    db_path: str, what: str, since: str | None, fmt: str, output: str | None, with_text: bool
+) -> None:
     """Export articles (with their text) or watchlist matches as JSON Lines or CSV.
 
-    A file given with -o is written whole or not at all.
+    A file given with -o is written whole or not at all. CSV is UTF-8 with a byte order mark,
+    which spreadsheets need to show Cyrillic.
 
     \b
     Example:
-        newsmon export --since 7d --format csv -o week.csv --db data/news.db
-        newsmon export --what matches --since 2026-11-01 --db data/news.db
+        newsmon export --since 7d --format csv --with-text -o week.csv --db data/news.db
+        newsmon export --what matches --since 2026-11-01 --db data/news.db | head
     """
-    with reported(OSError):
-        if output is None:
-            count = api.export(db_path, sys.stdout, what, since, fmt)
-        else:
-            target = Path(output)
-            partial = target.with_name(f".{target.name}.partial")
-            with partial.open("w", encoding="utf-8", newline="") as out:
-                count = api.export(db_path, out, what, since, fmt)
-            partial.replace(target)
+    try:
+        with reported(OSError):
+            if output is None:
+                count = api.export(db_path, sys.stdout, what, since, fmt, with_text)
+                sys.stdout.flush()
+            else:
+                target = Path(output)
+                partial = target.with_name(f".{target.name}.partial")
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    count = api.export(db_path, out, what, since, fmt, with_text)
+                partial.replace(target)
+    except click.ClickException as exc:
+        if isinstance(exc.__cause__, BrokenPipeError):  # the reader stopped (| head): fine
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        raise
     click.echo(f"{count} {what} exported", err=True)
 
 

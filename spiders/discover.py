@@ -20,7 +20,8 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
 from pipeline.exceptions import FeedParseError
-from spiders.feeds import parse_feed_response
+from pipeline.net.failures import describe, failure_status
+from spiders.feeds import _error_of, parse_feed_response
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -62,9 +63,18 @@ class DiscoverSpider(Spider):
     def __init__(self, url: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.url = url
+        self.failure: str | None = None  # why the page itself could not be fetched
 
     async def start(self) -> AsyncIterator[Request]:
-        yield Request(self.url, callback=self.parse_page, dont_filter=True)
+        yield Request(
+            self.url, callback=self.parse_page, errback=self.page_failed, dont_filter=True
+        )
+
+    def page_failed(self, failure: Failure) -> None:
+        """The page given could not be fetched: its status and reason, for the user."""
+        error = _error_of(failure)
+        status, http_status = failure_status(error)
+        self.failure = status if http_status else f"{status} ({describe(error)})"
 
     def parse_page(self, response: Response) -> Iterator[FoundFeed | Request]:
         found = self.as_feed(response, rank=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -149,10 +150,10 @@ def test_feeds_add_discovers_remove_and_export(site: MockServer, tmp_path: Path)
     assert result.stdout.startswith(f"Added {site.url('feeds/feed.json')}")
     missing = run_newsmon("feeds", "add", site.url("status/404"), "--db", db, *allow)
     assert missing.returncode == 1
-    assert "no feed found at" in missing.stderr
+    assert f"cannot fetch {site.url('status/404')}: fetch_failed:404" in missing.stderr
     refused = run_newsmon("feeds", "add", site.url("/"), "--db", db)  # loopback not allowed
     assert refused.returncode == 1
-    assert "no feed found" in refused.stderr
+    assert f"cannot fetch {site.url('/')}: refused:private" in refused.stderr
 
     runner = CliRunner()
     assert (
@@ -225,7 +226,8 @@ def test_export_articles_and_matches(crawl: Crawl, tmp_path: Path) -> None:
         "export", "--what", "matches", "--format", "csv", "-o", str(output), "--db", str(crawl.db)
     )
     assert result.returncode == 0, result.stderr
-    with output.open(encoding="utf-8", newline="") as file:
+    assert output.read_bytes().startswith(b"\xef\xbb\xbfwatchlist,")  # a BOM, for spreadsheets
+    with output.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.DictReader(file))
     assert {row["watchlist"] for row in rows} >= {"border", "grain"}
     assert [row["matched_terms"] for row in rows if row["watchlist"] == "grain"] == ["зерно"]
@@ -234,7 +236,7 @@ def test_export_articles_and_matches(crawl: Crawl, tmp_path: Path) -> None:
     future = run_newsmon(
         "export", "--since", "2999-01-01", "--format", "csv", "--db", str(crawl.db)
     )
-    assert future.stdout.splitlines()[0].startswith("id,url,")  # the header, and no rows
+    assert future.stdout.splitlines()[0].startswith("\ufeffid,url,")  # the header, no rows
     assert len(future.stdout.splitlines()) == 1
     assert "0 articles exported" in future.stderr
     bad = run_newsmon("export", "--since", "last tuesday", "--db", str(crawl.db))
@@ -248,3 +250,69 @@ def test_since_accepts_dates_times_and_ages() -> None:
     assert parse_since("24h", now) == "2027-01-14T08:00:00Z"
     assert parse_since("2w", now) == "2027-01-01T08:00:00Z"
     assert parse_since(None) == ""
+
+
+def test_export_with_text_leaves_out_failed_pages(crawl: Crawl) -> None:
+    every = run_newsmon("export", "--db", str(crawl.db)).stdout.splitlines()
+    with_text = run_newsmon("export", "--with-text", "--db", str(crawl.db)).stdout.splitlines()
+    statuses = {json.loads(line)["status"] for line in with_text}
+    assert statuses == {"ok"}
+    assert 0 < len(with_text) < len(every)
+
+
+def test_export_into_a_closed_pipe_ends_quietly(crawl: Crawl) -> None:
+    command = [sys.executable, "-m", "pipeline", "export", "--db", str(crawl.db)]
+    export = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert export.stdout is not None and export.stderr is not None
+    export.stdout.readline()
+    export.stdout.close()  # as "| head -1" does
+    errors = export.stderr.read().decode()
+    export.stderr.close()
+    assert export.wait(timeout=60) == 0, errors
+    assert "Error" not in errors and "Traceback" not in errors
+
+
+def test_crawl_points_a_feed_address_to_feeds_add(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    result = run_newsmon("crawl", "--feeds", "https://example.org/rss.xml", "--db", str(db))
+    assert result.returncode == 2
+    assert "https://example.org/rss.xml is an address, not a file" in result.stderr
+    assert "newsmon feeds add https://example.org/rss.xml" in result.stderr
+    assert not db.exists()
+
+
+def test_an_empty_allow_private_is_refused(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("http://127.0.0.1:9/feed.xml\n")
+    args = ["crawl", "--feeds", str(feeds), "--db", str(tmp_path / "news.db")]
+    result = run_newsmon(*args, "--allow-private", "")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: an empty network: give an IP address or a network (CIDR)"
+    )
+
+
+def test_feeds_add_says_why_a_page_cannot_be_fetched(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    refused = run_newsmon("feeds", "add", url, "--db", db)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        f"Error: cannot fetch {url}: refused:private (refused {url}: 127.0.0.1 resolves to "
+        "loopback address 127.0.0.1); to fetch from a non-public address, add "
+        "--allow-private NET"
+    )
+    closed = run_newsmon("feeds", "add", url, "--allow-private", "127.0.0.1", "--db", db)
+    assert closed.returncode == 1
+    assert closed.stderr.startswith(f"Error: cannot fetch {url}: fetch_failed:connection_refused")
+    assert len(closed.stderr.splitlines()) == 1
+
+
+def test_status_json_has_the_run_s_reasons_and_stats_as_objects(crawl: Crawl) -> None:
+    status = json.loads(run_newsmon("status", "--json", "--db", str(crawl.db)).stdout)
+    run = status["last_run"]
+    assert isinstance(run["reasons"], dict) and isinstance(run["stats"], dict)
+    assert run["stats"]["finish_reason"] == "finished"
+    assert set(status["back_off"]) == {"feeds", "next_due_at"}

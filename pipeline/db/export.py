@@ -23,7 +23,7 @@ QUERIES = {
             a.author, f.title AS feed, a.status, a.duplicate_of, a.story_id, a.first_seen_at,
             a.text
         FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
-        WHERE a.first_seen_at >= :since
+        WHERE a.first_seen_at >= :since AND (NOT :with_text OR a.text IS NOT NULL)
         ORDER BY a.first_seen_at, a.id
     """,
     "matches": """
@@ -31,7 +31,7 @@ QUERIES = {
             a.site_name, m.matched_terms, m.matched_at, m.seen_at, a.text
         FROM matches m JOIN watchlists w ON w.id = m.watchlist_id
             JOIN articles a ON a.id = m.article_id
-        WHERE m.matched_at >= :since
+        WHERE m.matched_at >= :since AND (NOT :with_text OR a.text IS NOT NULL)
         ORDER BY m.matched_at, m.id
     """,
 }
@@ -63,17 +63,21 @@ def parse_since(value: str | None, now: float | None = None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def export(db: Database, kind: str, since: str, output: TextIO, fmt: str) -> int:
+def export(
+    db: Database, kind: str, since: str, output: TextIO, fmt: str, with_text: bool = False
+) -> int:
     """Write the ``kind`` rows first stored at or after ``since`` to ``output``; returns how
-    many."""
+    many. ``with_text``: only articles whose text was extracted (no failed fetches). CSV starts
+    with a byte order mark, so that spreadsheets read it as UTF-8 (Cyrillic included)."""
     if kind not in QUERIES:
         raise ValueError(f"cannot export {kind!r}: choose one of {', '.join(KINDS)}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    cursor = db.execute(QUERIES[kind], {"since": since})
+    cursor = db.execute(QUERIES[kind], {"since": since, "with_text": with_text})
     columns = [column[0] for column in cursor.description]
     writer = csv.DictWriter(output, fieldnames=columns) if fmt == "csv" else None
     if writer is not None:
+        output.write("\ufeff")
         writer.writeheader()
     count = 0
     for values in cursor:

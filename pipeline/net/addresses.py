@@ -13,6 +13,8 @@ def parse_networks(specs: Iterable[str]) -> list[IPNetwork]:
     """Parse ``127.0.0.1``, ``10.0.0.0/8`` or ``::1`` style strings; ValueError names a bad one."""
     networks = []
     for spec in specs:
+        if not str(spec).strip():
+            raise ValueError("an empty network: give an IP address or a network (CIDR)")
         for part in str(spec).split(","):
             part = part.strip()
             if not part:

@@ -211,7 +211,13 @@ def unreachable_line(summary: api.CrawlSummary) -> str:
             f"no feed could be reached (0 of {summary.feeds_failed} answered): "
             "is this machine online?"
         )
-    return f"no feed could be read: all {summary.feeds_failed} failed (see 'newsmon status')"
+    reason, count = summary.reasons[0] if summary.reasons else ("", 0)
+    detail = f", {count} of them {reason.removeprefix('feed ')}" if reason else ""
+    hint = "; allow it with --allow-private NET" if "refused:private" in reason else ""
+    return (
+        f"no feed could be read: all {summary.feeds_failed} failed{detail} "
+        f"(see 'newsmon status'){hint}"
+    )
 
 
 def logging_settings(db_path: str, log_file: str | None, interactive: bool) -> dict[str, str]:

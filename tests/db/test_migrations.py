@@ -93,7 +93,10 @@ def add_article(db: Database, article_id: int, title: str, text: str, language: 
     )  # fmt: skip
 
 
-def test_a_complete_index_is_taken_as_the_first_definition(tmp_path: Path) -> None:
+def test_a_complete_index_is_taken_as_the_first_definition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "INDEX_DEFINITION", 1)  # as when the migration was written
     path = tmp_path / "news.db"
     with open_db(path, migrate=False) as db:
         migrations.apply(db, stop_before="add_search_index_state")
@@ -113,13 +116,14 @@ def test_the_index_is_rebuilt_when_its_definition_changes(
             add_article(db, article_id, f"Border {article_id}", "Queues at the borders.", "en")
         db.execute("DELETE FROM articles_search")  # as a changed stemmer would leave it: stale
         assert find(db, "border") == []
-    monkeypatch.setattr(search_index, "INDEX_DEFINITION", 2)
+    changed = search_index.INDEX_DEFINITION + 1
+    monkeypatch.setattr(search_index, "INDEX_DEFINITION", changed)
     monkeypatch.setattr(search_index, "REINDEX_CHUNK", 3)
     seen: list[tuple[int, int]] = []
     with open_db(path, migrate=False) as db:
         assert search_index.bring_up_to_date(db, lambda done, total: seen.append((done, total)))
         assert seen == [(3, 7), (6, 7), (7, 7)]
         assert len(find(db, "borders")) == 7
-        assert db.execute("SELECT definition FROM search_index_state").fetchall() == [(2,)]
+        assert db.execute("SELECT definition FROM search_index_state").fetchall() == [(changed,)]
     with open_db(path) as db:  # up to date: nothing is redone
         assert search_index.bring_up_to_date(db) == 0

@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from pipeline import statuses
 from pipeline.db import export as export_rows
-from pipeline.db.connection import ensure_writable, open_db
+from pipeline.db.connection import ensure_writable, open_db, open_db_for_reading
 from pipeline.db.lock import DatabaseLock
 from pipeline.exceptions import FeedListError, NewsmonError, QueryError, WatchlistError
 from pipeline.net.addresses import parse_networks
@@ -154,7 +154,7 @@ def list_feeds(db_path: str | Path, include_removed: bool = False) -> list[dict[
     if not Path(db_path).exists():
         return []
     where = "" if include_removed else "WHERE removed_at IS NULL"
-    with open_db(db_path) as db:
+    with open_db_for_reading(db_path) as db:
         return list(db.query(f"SELECT * FROM feeds {where} ORDER BY id"))
 
 
@@ -259,13 +259,13 @@ def feed_health(db_path: str | Path) -> list[dict[str, Any]]:
     """Each feed's health: last success, consecutive failures, next due time, recent articles."""
     if not Path(db_path).exists():
         raise NewsmonError(f"no database at {db_path}")
-    with open_db(db_path) as db:
+    with open_db_for_reading(db_path) as db:
         return list(db.query(FEED_HEALTH_SQL))
 
 
 def last_run(db_path: str | Path) -> dict[str, Any] | None:
     """The latest crawl run, its ``reasons`` and ``stats`` decoded from their JSON."""
-    with open_db(db_path) as db:
+    with open_db_for_reading(db_path) as db:
         rows = list(db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1"))
     if not rows:
         return None
@@ -286,7 +286,7 @@ class BackOff:
 
 
 def feeds_in_back_off(db_path: str | Path) -> BackOff:
-    with open_db(db_path) as db:
+    with open_db_for_reading(db_path) as db:
         feeds, next_due_at = db.execute(
             "SELECT count(*), min(next_due_at) FROM feeds "
             "WHERE removed_at IS NULL AND next_due_at > ?",
@@ -365,7 +365,7 @@ def search(
     db_path: str | Path, query: str, limit: int = 20, languages: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """Articles matching ``query`` (pipeline.search.query_language syntax, stemmed), best first."""
-    with _existing_db(db_path) as db:
+    with _existing_db(db_path, read_only=True) as db:
         try:
             return search_index.find(db, query, limit=limit, languages=languages)
         except QueryError as exc:
@@ -402,7 +402,7 @@ def export(
     ``with_text``: only articles whose text was extracted."""
     try:
         bound = export_rows.parse_since(since)
-        with _existing_db(db_path) as db:
+        with _existing_db(db_path, read_only=True) as db:
             return export_rows.export(db, kind, bound, output, fmt, with_text)
     except ValueError as exc:
         raise NewsmonError(str(exc)) from exc
@@ -428,10 +428,12 @@ def _sync(db: Database, db_path: str | Path, watchlists_file: str | Path | None)
     return path
 
 
-def _existing_db(db_path: str | Path) -> Database:
+def _existing_db(db_path: str | Path, *, read_only: bool = False) -> Database:
+    """The database at ``db_path``, which must exist; ``read_only``: for a command that only
+    reads it, which then also works where the database cannot be written."""
     if not Path(db_path).exists():
         raise NewsmonError(f"no database at {db_path}: run 'newsmon crawl' first")
-    return open_db(db_path)
+    return open_db_for_reading(db_path) if read_only else open_db(db_path)
 
 
 def datasette_metadata(db_name: str) -> dict[str, Any]:

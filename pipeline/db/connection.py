@@ -87,3 +87,32 @@ def open_db_readonly(path: str | Path) -> Database:
     except sqlite3.Error as exc:
         raise DatabaseError(f"cannot open database {path}: {exc}") from exc
     return Database(conn)
+
+
+def open_db_for_reading(path: str | Path) -> Database:
+    """The database at ``path`` for commands that only read it (``status``, ``search``,
+    ``export``, ``feeds list``).
+
+    Opened as a writer would (migrated, WAL), so that it reads what a crawl is writing. If that
+    is impossible because its folder or file cannot be written (a copy on read-only media, a
+    database owned by the crawl's user), it is read as it is, read-only: no crawl can be writing
+    it there. ``DatabaseError`` if neither works, or if it needs migrating first.
+    """
+    try:
+        return open_db(path)
+    except DatabaseError as exc:
+        if not Path(path).exists():
+            raise
+        try:
+            conn = sqlite3.connect(f"file:{Path(path)}?mode=ro&immutable=1", uri=True)
+            db = Database(conn)
+            pending = migrations.pending(db)
+        except sqlite3.Error:
+            raise exc from None
+        if pending:
+            conn.close()
+            raise DatabaseError(
+                f"{exc}; it cannot be read as it is either: it needs a newer schema, which "
+                "only a writable database can get"
+            ) from None
+        return db

@@ -12,7 +12,9 @@ new stems (matches already made stay; new ones are added as not yet seen).
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -27,12 +29,12 @@ RANK = "bm25(articles_search, 4.0, 1.0, 0.0)"
 EXCERPT_WORDS = 30
 # The definition of the stemmed index (``pipeline.text.stemming``): raise it with every change
 # of how texts are stemmed, and stored articles are reindexed on the next open.
-# 2: pymorphy3 lemmas for Russian and Ukrainian, full Snowball English with American spellings,
-# Kazakh and Kyrgyz case endings.
-INDEX_DEFINITION = 2
+# 2: full Snowball English with American spellings, Kazakh and Kyrgyz case endings, Russian and
+# Ukrainian lemmatized; 3: Russian and Ukrainian stemmed alone again (their forms are the query's).
+INDEX_DEFINITION = 3
 # Marks around the words of an excerpt that matched the query.
 HIGHLIGHT = ("**", "**")
-TRAILING_PUNCTUATION = frozenset(".,;:!?»\"')…]")
+PIECE = re.compile(r"\S+")
 REINDEX_CHUNK = 500
 
 logger = logging.getLogger(__name__)
@@ -123,66 +125,85 @@ def find(
         sql += f" LIMIT {int(limit)}"
     results = []
     for row in db.query(sql, params):
-        stems = f"{row.pop('stemmed_title')} {row.pop('stemmed_text')}".split()
+        title_stems, text_stems = row.pop("stemmed_title"), row.pop("stemmed_text")
         group = row.pop("stemmer")
-        row["matched"] = matched_terms(node, group, stems)
+        row["matched"] = matched_terms(node, group, f"{title_stems} {text_stems}".split())
         if excerpts:
-            text = row.pop("text") or ""
-            row["matched_forms"] = matched_forms(f"{row['title'] or ''} {text}", node, group)
-            row["excerpt"] = excerpt(text, node, group)
+            text, title = row.pop("text") or "", row["title"] or ""
+            in_text = matching_spans(text, node, group, text_stems.split())
+            in_title = matching_spans(title, node, group, title_stems.split())
+            forms = [title[a:b] for a, b in in_title] + [text[a:b] for a, b in in_text]
+            row["matched_forms"] = list(dict.fromkeys(forms))
+            row["excerpt"] = excerpt(text, in_text)
         row["score"] = round(-row["score"], 3)
         results.append(row)
     return results
 
 
-def _matcher(node: Node, group: str) -> Callable[[str], bool]:
-    """Whether a word (from ``search_tokens``) of an article of ``group`` matches a query term."""
+def matching_spans(
+    text: str, node: Node, group: str, stems: list[str] | None = None
+) -> list[tuple[int, int]]:
+    """Where the words of ``text`` that match a query term are (start and end offsets).
+
+    ``stems`` are the text's stems as indexed (one per word, in order), if they are at hand;
+    they are made again if they are not, or do not line up with the words.
+    """
     wanted = {
         forms[0]
         for term in terms(node)
         for forms in term.alternatives(group)
         if len(forms) == 1 and not term.prefix
     }
-    wanted |= {word for term in terms(node) if not term.prefix for word in term.forms(group)}
+    wanted |= {key for term in terms(node) if not term.prefix for key in term.forms(group)}
     prefixes = tuple(term.words[-1] for term in terms(node) if term.prefix)
-    return lambda word: stem(word, group) in wanted or bool(prefixes and word.startswith(prefixes))
+    words = list(WORD.finditer(text))
+    if stems is None or len(stems) != len(words):
+        stems = [_stem_of(match[0], group) for match in words]
+    spans = []
+    for match, key in zip(words, stems, strict=True):
+        if key in wanted or (prefixes and _folded(match[0]).startswith(prefixes)):
+            spans.append(match.span())
+    return spans
 
 
-def matched_forms(text: str, node: Node, group: str) -> list[str]:
-    """The distinct words of ``text``, as written, that match a query term, in order."""
-    matches = _matcher(node, group)
-    found: dict[str, None] = {}
-    for piece in WORD.findall(text):
-        if piece not in found and any(matches(word) for word in search_tokens(piece)):
-            found[piece] = None
-    return list(found)
+def _folded(word: str) -> str:
+    tokens = search_tokens(word)
+    return tokens[0] if tokens else ""
 
 
-def excerpt(text: str, node: Node, group: str, size: int = EXCERPT_WORDS) -> str:
-    """About ``size`` words of the text around the first word that matches a query term, with
-    the matching words in ``HIGHLIGHT`` marks."""
-    matches = _matcher(node, group)
-    pieces = text.split()
-    hits = [any(matches(word) for word in search_tokens(piece)) for piece in pieces]
-    first = next((position for position, hit in enumerate(hits) if hit), None)
-    start = 0 if first is None else max(0, first - size // 3)
-    chosen = [
-        _highlight(piece) if hit else piece
-        for piece, hit in zip(pieces[start : start + size], hits[start : start + size], strict=True)
-    ]
-    return ("… " if start else "") + " ".join(chosen) + (" …" if len(pieces) > start + size else "")
+def _stem_of(word: str, group: str) -> str:
+    folded = _folded(word)
+    return stem(folded, group) if folded else ""
 
 
-def _highlight(piece: str) -> str:
-    """The word of a whitespace-separated piece in marks, its punctuation outside them."""
-    found = WORD.search(piece)
-    if found is None:
-        return piece
-    head, tail = piece[: found.start()], piece[found.start() :]
-    end = len(tail)
-    while end and tail[end - 1] in TRAILING_PUNCTUATION:
-        end -= 1
-    return f"{head}{HIGHLIGHT[0]}{tail[:end]}{HIGHLIGHT[1]}{tail[end:]}"
+def excerpt(text: str, spans: list[tuple[int, int]], size: int = EXCERPT_WORDS) -> str:
+    """About ``size`` words of the text around the first of ``spans`` (the words that matched),
+    with those words in ``HIGHLIGHT`` marks."""
+    hit = spans[0][0] if spans else 0
+    lead: deque[tuple[int, int]] = deque(maxlen=size // 3)
+    chosen: list[tuple[int, int]] = []
+    skipped = more = False
+    for match in PIECE.finditer(text):
+        if not chosen and match.end() <= hit:
+            skipped = skipped or len(lead) == lead.maxlen
+            lead.append(match.span())
+            continue
+        if len(lead) + len(chosen) >= size:
+            more = True
+            break
+        chosen.append(match.span())
+    chosen = [*lead, *chosen]
+    if not chosen:
+        return ""
+    begin, end = chosen[0][0], chosen[-1][1]
+    marked, position = [], begin
+    for a, b in spans:
+        if a >= begin and b <= end:
+            marked += [text[position:a], HIGHLIGHT[0], text[a:b], HIGHLIGHT[1]]
+            position = b
+    marked.append(text[position:end])
+    body = " ".join("".join(marked).split())
+    return ("… " if skipped else "") + body + (" …" if more else "")
 
 
 def _terminal_progress(done: int, total: int) -> None:

@@ -5,25 +5,30 @@ Articles are indexed by one key per word (its *stem*), chosen by the article's d
 script's main language (Cyrillic: Russian, Latin: English), so "NATO's" in a Russian article
 and "Путина" in an English one are still found by their stems.
 
-Word forms come from maintained libraries; this module only glues them together:
+Texts are stemmed by stemmers alone, cheap enough for every word of every article and small
+enough for the extraction workers; the word forms that stemmers cannot fold are brought in on
+the query side, where a query word is looked up by the stems of all its forms
+(``query_stems``). Whatever key an inflected form got in the index, the query holds it.
 
-- **Russian**: pymorphy3's lemmas (OpenCorpora dictionary, with its guesser for unknown words
-  such as surnames) and the Snowball Russian stemmer (PyStemmer). A word's key is the shortest
-  (then alphabetically first) Snowball stem of the word and of its lemmas, so "Казахстан" and
-  "Казахстане" both give "казахста", which Snowball alone splits.
-- **Ukrainian**: pymorphy3's Ukrainian lemmas, folded by ``stem_ukrainian``, a light suffix
-  stripper (Snowball has no Ukrainian), the same way: the shortest of the word's and its lemmas'.
+- **Russian**: the Snowball Russian stemmer (PyStemmer) in the index. A query word's forms are
+  those of its lexemes in pymorphy3 (OpenCorpora's dictionary; guessed for words it does not
+  know), so "Казахстан" also looks for "казахстан", the stem Snowball gives "Казахстане", and
+  "человек" for "люд" ("люди"). pymorphy3 does not know that a lower-cased word it has not
+  seen is a surname: a query word that ends like one also gets the case endings of pymorphy3's
+  model surname (Токаев: Токаева, Токаевым).
+- **Ukrainian**: ``stem_ukrainian``, a light suffix stripper, in the index (Snowball has no
+  Ukrainian); a query word's forms are those of its lexemes in pymorphy3's Ukrainian dictionary.
 - **English**: the full Snowball English (Porter2) stemmer, after British spellings are written
   the American way (``american_spelling``: -ise/-isation/-yse as -ize/-ization/-yze, -our as
   -or), so "mobilised", "mobilisation" and "mobilize" meet, as do "decide" and "deciding".
 - **Kazakh and Kyrgyz**: no maintained stemmer exists for them; ``stem_turkic`` strips the case
-  endings of nouns and names (Қазақстанның, Тоқаевқа, Бишкекте) and nothing else.
+  endings of nouns and names (Қазақстанның, Тоқаевқа, Бишкекте) and nothing else; a query word
+  also looks for itself unstripped (Астана, whose -на looks like an ending).
 - Other Snowball languages are stemmed by Snowball; the rest (group ``other``) only by script.
 
-A query word is looked up by the stems of all its forms (``query_stems``): the forms of its
-lexemes in pymorphy3, and its spellings in the other script (``pipeline.text.transliteration``),
-each stemmed like a word of the article. Whatever key an inflected form got in the index, the
-query holds it.
+A query word in another script than the group's also looks for its spellings in the group's
+script (``pipeline.text.transliteration``), with their forms: "Tokayev" for "Токаев" and
+"Токаєв", "Казахстан" for "kazakhstan".
 """
 
 from __future__ import annotations
@@ -37,11 +42,7 @@ import Stemmer
 from pipeline.text.tokens import search_tokens
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import pymorphy3
-
-    _Stemmer = Callable[[str], str]
 
 SNOWBALL = {
     "ar": "arabic",
@@ -109,6 +110,10 @@ MORPHOLOGY = {"russian": "ru", UKRAINIAN: "uk"}
 MAX_QUERY_STEMS = 40
 # Lexemes of a query word taken from pymorphy3 (its parses, most likely first).
 MAX_LEXEMES = 4
+# pymorphy3 does not know that a lower-cased word it has not seen is a surname: a query word
+# ending like a Russian surname also gets the case endings of the model surname.
+SURNAME_SUFFIXES = ("ов", "ев", "ин", "ын")
+SURNAME_MODEL = "иванов"
 
 
 def group_for(language: str | None) -> str:
@@ -142,14 +147,12 @@ def word_group(word: str, group: str) -> str:
     return group
 
 
-@lru_cache(maxsize=1 << 16)  # the words of a few hundred articles: bounded memory
+@lru_cache(maxsize=1 << 15)  # the words of a few hundred articles: bounded memory
 def stem(word: str, group: str) -> str:
     """The index key of one word (from ``search_tokens``) in an article of ``group``."""
     group = word_group(word, group)
-    if group == "russian":
-        return _shortest(_snowball("russian").stemWord, word, _lemmas(word, "russian"))
     if group == UKRAINIAN:
-        return _shortest(stem_ukrainian, word, _lemmas(word, UKRAINIAN))
+        return stem_ukrainian(word)
     if group == "english":
         return str(_snowball("english").stemWord(american_spelling(word)))
     if group in (KAZAKH, KYRGYZ):
@@ -167,7 +170,7 @@ def query_stems(word: str, group: str) -> tuple[str, ...]:
     target = word_group(word, group)
     script = _script(word)
     spellings: list[str] = [word]
-    if target in (KAZAKH, KYRGYZ):
+    if target in (KAZAKH, KYRGYZ) and word not in found:
         found.append(word)  # a name whose last syllable looks like a case ending
     if script == "latin" and group in CYRILLIC_GROUPS:
         from pipeline.text.transliteration import cyrillic_spellings
@@ -197,25 +200,22 @@ def _forms(word: str, group: str) -> list[str]:
     if language is None or not word.isalpha() or _script(word) != "cyrillic":
         return []
     forms: list[str] = []
-    for parse in _morphology(language).parse(word)[:MAX_LEXEMES]:
+    morphology = _morphology(language)
+    for parse in morphology.parse(word)[:MAX_LEXEMES]:
         forms.extend(form.word.replace("ё", "е") for form in parse.lexeme)
+    if language == "ru" and word.endswith(SURNAME_SUFFIXES) and len(word) > 4:
+        forms.extend(word + ending for ending in _surname_endings())
     return [form for form in dict.fromkeys(forms) if form.isalpha()]
 
 
-def _lemmas(word: str, group: str) -> list[str]:
-    if not word.isalpha() or len(word) < 3:
-        return []
-    parses = _morphology(MORPHOLOGY[group]).parse(word)
-    return [
-        lemma
-        for lemma in {parse.normal_form.replace("ё", "е") for parse in parses}
-        if lemma.isalpha()
-    ]
-
-
-def _shortest(stemmer: _Stemmer, word: str, lemmas: list[str]) -> str:
-    stems = {str(stemmer(word)), *(str(stemmer(lemma)) for lemma in lemmas)}
-    return min(stems, key=lambda key: (len(key), key))
+@cache
+def _surname_endings() -> tuple[str, ...]:
+    """The case endings of pymorphy3's model surname (Иванов: -а, -у, -ым, -е, ...)."""
+    model = SURNAME_MODEL
+    for parse in _morphology("ru").parse(model):
+        if "Surn" in parse.tag:
+            return tuple(form.word[len(model) :] for form in parse.lexeme if form.word != model)
+    return ()
 
 
 @cache

@@ -31,15 +31,16 @@ SCHEMES = ("wikipedia", "bgn_pcgn", "icao_doc_9303", "mosmetro", "yandex_maps")
 MAX_SPELLINGS = 4
 BEAM = 64
 CENTRAL_ASIAN = {"j": ("ж", "дж")}
-EXONYMS: dict[str, tuple[str, ...]] = {
-    "kharkiv": ("харьков",),
-    "kharkov": ("харьков", "харків"),
-    "kyiv": ("киев",),
-    "kiev": ("київ",),
-    "russia": ("россия", "росія"),
-    "ashgabat": ("ашхабад",),
-    "zelenskyy": ("зеленский", "зеленський"),
-    "ukraine": ("украина", "україна"),
+# Latin name: (Russian forms, Ukrainian forms).
+EXONYMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "kharkiv": (("харьков",), ()),
+    "kharkov": (("харьков",), ("харків",)),
+    "kyiv": (("киев",), ()),
+    "kiev": (("киев",), ("київ",)),
+    "russia": (("россия",), ("росія",)),
+    "ashgabat": (("ашхабад",), ()),
+    "zelenskyy": (("зеленский",), ("зеленський",)),
+    "ukraine": (("украина",), ("україна",)),
 }
 # Ukrainian letters written as the Russian letters of the same sound, before a Russian scheme.
 UKRAINIAN_AS_RUSSIAN = str.maketrans({"и": "ы", "і": "и", "ї": "и", "є": "е", "ґ": "г"})
@@ -58,7 +59,7 @@ def latin_spellings(word: str) -> tuple[str, ...]:
         for variant in _with_yo(source)
         for name in SCHEMES
     ]
-    spellings += [latin for latin, forms in EXONYMS.items() if word in forms]
+    spellings += [latin for latin, forms in EXONYMS.items() if word in forms[0] + forms[1]]
     return tuple(s for s in dict.fromkeys(spellings) if s.isascii() and s.isalpha())
 
 
@@ -75,16 +76,15 @@ def _with_yo(word: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def cyrillic_spellings(word: str, ukrainian: bool = False) -> tuple[str, ...]:
     """A case-folded Latin word in Cyrillic letters: Russian spellings, or with ``ukrainian``
-    Ukrainian ones; the most likely first."""
+    Ukrainian ones; the most likely first (a name of ``EXONYMS`` before its transliterations)."""
     if not word.isascii() or not word.isalpha():
         return ()
     russian = _backwards(word)
+    exonyms = list(EXONYMS.get(word, ((), ()))[ukrainian])
     if ukrainian:
-        spellings = [_as_ukrainian(spelling) for spelling in russian] + russian[:2]
-        spellings += [form for form in EXONYMS.get(word, ()) if UKRAINIAN_LETTERS & set(form)]
+        spellings = exonyms + [_as_ukrainian(spelling) for spelling in russian] + russian[:2]
     else:
-        spellings = list(russian)
-        spellings += [form for form in EXONYMS.get(word, ()) if not UKRAINIAN_LETTERS & set(form)]
+        spellings = exonyms + russian
     return tuple(dict.fromkeys(spellings))
 
 

@@ -216,9 +216,16 @@ def test_matches_cannot_repeat(indexed_db: Database) -> None:
         )
 
 
-def test_the_example_watchlists_file_is_valid() -> None:
-    names = [watchlist.name for watchlist in load(EXAMPLE_WATCHLISTS)]
-    assert names == ["exodus", "kazakh_border", "checkpoints", "grain", "glaciers"]
+def test_the_example_watchlists_file_is_valid(indexed_db: Database) -> None:
+    watchlists = load(EXAMPLE_WATCHLISTS)
+    names = [watchlist.name for watchlist in watchlists]
+    assert names == [
+        "exodus", "kazakh_border", "tokayev_visits", "checkpoints", "grain", "glaciers"
+    ]  # fmt: skip
+    # One word for every form and script: Kazakhstan finds "с Казахстаном".
+    assert sync(indexed_db, watchlists)["kazakh_border"] == 1
+    found = {(m["watchlist"], m["article_id"]) for m in new_matches(indexed_db)}
+    assert {("kazakh_border", 2), ("exodus", 1), ("exodus", 2), ("exodus", 7)} <= found
 
 
 def test_a_command_gets_the_new_matches_of_a_crawl(

@@ -220,7 +220,7 @@ def _surname_endings() -> tuple[str, ...]:
 
 @cache
 def _morphology(language: str) -> pymorphy3.MorphAnalyzer:
-    """pymorphy3's analyzer of ``ru`` or ``uk``, loaded on first use (about 20 MB each)."""
+    """pymorphy3's analyzer of ``ru`` or ``uk``, loaded on first use (by queries only)."""
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer(lang=language)

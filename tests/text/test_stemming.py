@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from pipeline.text.stemming import (
@@ -150,3 +153,19 @@ def test_languages_map_to_stemmer_groups() -> None:
 
 def test_text_as_stems() -> None:
     assert stem_text("Borders, borders!", "english") == "border border"
+
+
+def test_stemming_a_text_loads_no_dictionary() -> None:
+    # The extraction workers stem every text: pymorphy3 and iuliia stay on the query side.
+    code = (
+        "import sys\n"
+        "from pipeline.text.stemming import stem_text\n"
+        "stem_text('Токаев прибыл в Казахстан. У Харкові. Tokayev decided.', 'russian')\n"
+        "stem_text('У Харкові пролунали вибухи', 'ukrainian')\n"
+        "stem_text('Tokayev mobilised', 'english')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pymorphy3', 'iuliia')))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -108,6 +108,8 @@ LATIN_OR_CYRILLIC_GROUPS = LATIN_GROUPS | CYRILLIC_GROUPS
 MORPHOLOGY = {"russian": "ru", UKRAINIAN: "uk"}
 # A query word is looked up by at most this many stems per group.
 MAX_QUERY_STEMS = 40
+# Shorter query words are not looked for in the other script ("on" is not "он").
+MIN_TRANSLITERATED = 3
 # Lexemes of a query word taken from pymorphy3 (its parses, most likely first).
 MAX_LEXEMES = 4
 # pymorphy3 does not know that a lower-cased word it has not seen is a surname: a query word
@@ -172,7 +174,9 @@ def query_stems(word: str, group: str) -> tuple[str, ...]:
     spellings: list[str] = [word]
     if target in (KAZAKH, KYRGYZ) and word not in found:
         found.append(word)  # a name whose last syllable looks like a case ending
-    if script == "latin" and group in CYRILLIC_GROUPS:
+    if len(word) < MIN_TRANSLITERATED:
+        pass
+    elif script == "latin" and group in CYRILLIC_GROUPS:
         from pipeline.text.transliteration import cyrillic_spellings
 
         target = group

@@ -126,8 +126,10 @@ def test_a_query_word_holds_its_spellings_in_the_other_script() -> None:
     assert stem("жапарову", "russian") in query_stems("japarov", "russian")
     assert stem("kazakhstan", "english") in query_stems("казахстан", "english")
     assert stem("tokayev", "english") in query_stems("токаев", "english")
-    # In a group of the word's own script nothing is transliterated.
+    # In a group of the word's own script nothing is transliterated, nor are two-letter words.
     assert query_stems("tokayev", "english") == ("tokayev",)
+    assert query_stems("on", "russian") == ("on",)
+    assert stem("ош", "russian") in query_stems("osh", "russian")
 
 
 def test_words_in_another_script_are_stemmed_by_that_script() -> None:

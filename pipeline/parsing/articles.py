@@ -40,17 +40,32 @@ logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
 
-@cache
-def extractor_options() -> Extractor:
-    """trafilatura's options for the body text, built once per process.
+# A fast extraction shorter than this, or from a page with at least TEASER_ARTICLES <article>
+# elements, is done again with trafilatura's fallback extractors (``needs_fallbacks``).
+SHORT_TEXT_CHARS = 1000
+TEASER_ARTICLES = 2
 
-    Comments are left out (they are not the article), tables kept, and trafilatura's fallback
-    extractors (readability, jusText) run: without them (``fast``) the navigation is kept
-    instead of a body in unmarked divs among ``<article>`` teasers, only the lede of a body split
-    by ad blocks, and nothing of a short wire item (measurements: docs/extraction.md). Metadata
-    is read separately, by ``page_metadata``.
+
+@cache
+def extractor_options(fast: bool = True) -> Extractor:
+    """trafilatura's options for the body text, built once per process: comments left out (they
+    are not the article), tables kept; ``fast`` without the fallback extractors (readability,
+    jusText). Metadata is read separately, by ``page_metadata``."""
+    return Extractor(output_format="python", comments=False, tables=True, fast=fast)
+
+
+def needs_fallbacks(tree: HtmlElement, text: str) -> bool:
+    """Whether a fast extraction may have missed the body, so that trafilatura's fallbacks are run.
+
+    Where fast extraction goes wrong (docs/extraction.md): a page whose body sits in unmarked divs
+    among ``<article>`` teaser cards (the navigation or a teaser is kept), a body split by ad
+    blocks or sibling containers (only the lede is kept), a short wire item (too little is kept).
+    The fallbacks cost a quarter more time and 30 MB of memory per worker once jusText's stop
+    lists are loaded, and lowered precision on pages fast extraction gets right.
     """
-    return Extractor(output_format="python", comments=False, tables=True, fast=False)
+    if len(text) < SHORT_TEXT_CHARS:
+        return True
+    return bool(tree.xpath(f"count(//article) >= {TEASER_ARTICLES}"))
 
 
 def extract_page(body: bytes, content_type: str | None, url: str) -> dict[str, Any] | None:
@@ -72,6 +87,9 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
     # trafilatura works on a copy of a tree it is given, so the page is parsed only once.
     document = trafilatura.bare_extraction(tree, url=url, options=extractor_options())
     extracted = (document.text or "").strip() if isinstance(document, Document) else ""
+    if needs_fallbacks(tree, extracted):
+        document = trafilatura.bare_extraction(tree, url=url, options=extractor_options(False))
+        extracted = (document.text or "").strip() if isinstance(document, Document) else ""
     text = strip_headline(extracted, meta.title_forms)
     language = detect_language(text) if text else None
     group = group_for(language)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.demo import FEEDS as DEMO_FEEDS
 from pipeline.search.index import index_article
@@ -149,21 +150,29 @@ ARTICLES = [
 ]
 
 
+def add_article(
+    db: Database, article_id: int, language: str, title: str, text: str, *, index: bool = True
+) -> None:
+    """Store an article with text (and, unless ``index`` is False, index it for search)."""
+    db.table("articles").insert(
+        {
+            "id": article_id,
+            "url": f"https://example.org/{article_id}",
+            "title": title,
+            "text": text,
+            "language": language,
+            "status": statuses.OK,
+            "first_seen_at": "2026-11-01T00:00:00Z",
+        }
+    )
+    if index:
+        index_article(db, article_id, title, text, language)
+
+
 @pytest.fixture
 def indexed_db(tmp_path: Path) -> Iterator[Database]:
     """A database of a few articles in several languages, indexed for search."""
     with open_db(tmp_path / "search.db") as db:
         for article_id, language, title, text in ARTICLES:
-            db.table("articles").insert(
-                {
-                    "id": article_id,
-                    "url": f"https://example.org/{article_id}",
-                    "title": title,
-                    "text": text,
-                    "language": language,
-                    "status": "ok",
-                    "first_seen_at": "2026-11-01T00:00:00Z",
-                }
-            )
-            index_article(db, article_id, title, text, language)
+            add_article(db, article_id, language, title, text)
         yield db

@@ -4,13 +4,13 @@ import ast
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from pipeline.db import migrations as migrations_module
 from pipeline.db.connection import open_db
 from pipeline.db.migrations import migrations
 from pipeline.search import index as search_index
 from pipeline.search.index import find, index_article
+from tests.conftest import add_article
 
 EXPECTED_COLUMNS = {
     "feeds": {"id", "url", "title", "site_url", "last_status", "last_error", "last_fetched_at"},
@@ -85,14 +85,6 @@ def test_migrations_import_no_newsmon_code() -> None:
     assert not [name for name in imported if name and name.split(".")[0] in ("pipeline", "spiders")]
 
 
-def add_article(db: Database, article_id: int, title: str, text: str, language: str) -> None:
-    db.table("articles").insert(
-        {"id": article_id, "url": f"https://example.org/{article_id}", "title": title,
-         "text": text, "language": language, "status": "ok",
-         "first_seen_at": "2026-11-01T00:00:00Z"}
-    )  # fmt: skip
-
-
 def test_a_complete_index_is_taken_as_the_first_definition(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,7 +92,7 @@ def test_a_complete_index_is_taken_as_the_first_definition(
     path = tmp_path / "news.db"
     with open_db(path, migrate=False) as db:
         migrations.apply(db, stop_before="add_search_index_state")
-        add_article(db, 1, "Очереди на границе", "Мобилизация: очереди.", "ru")
+        add_article(db, 1, "ru", "Очереди на границе", "Мобилизация: очереди.", index=False)
         index_article(db, 1, "Очереди на границе", "Мобилизация: очереди.", "ru")
         migrations.apply(db)
         assert db.execute("SELECT definition FROM search_index_state").fetchall() == [(1,)]
@@ -113,7 +105,7 @@ def test_the_index_is_rebuilt_when_its_definition_changes(
     path = tmp_path / "news.db"
     with open_db(path) as db:
         for article_id in range(1, 8):
-            add_article(db, article_id, f"Border {article_id}", "Queues at the borders.", "en")
+            add_article(db, article_id, "en", f"Border {article_id}", "Queues at the borders.")
         db.execute("DELETE FROM articles_search")  # as a changed stemmer would leave it: stale
         assert find(db, "border") == []
     changed = search_index.INDEX_DEFINITION + 1

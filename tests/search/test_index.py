@@ -7,6 +7,7 @@ from sqlite_utils import Database
 
 from pipeline.search import index as search_index
 from pipeline.search.index import bring_up_to_date, find, index_article
+from tests.conftest import add_article
 
 
 def ids(db: Database, query: str, **kwargs: object) -> set[int]:
@@ -57,25 +58,10 @@ def test_stems_made_by_the_worker_are_used_if_the_language_is_the_same(
     assert ids(indexed_db, "границы") == {1, 2}
 
 
-def add(db: Database, article_id: int, language: str, title: str, text: str) -> None:
-    db.table("articles").insert(
-        {
-            "id": article_id,
-            "url": f"https://example.org/{article_id}",
-            "title": title,
-            "text": text,
-            "language": language,
-            "status": "ok",
-            "first_seen_at": "2026-11-01T00:00:00Z",
-        }
-    )
-    index_article(db, article_id, title, text, language)
-
-
 def test_latin_names_find_cyrillic_text_and_the_other_way(indexed_db: Database) -> None:
-    add(indexed_db, 10, "ru", "Визит", "Токаева встретили в Бишкеке.")
-    add(indexed_db, 11, "uk", "Обстріл", "У Харкові пролунали вибухи.")
-    add(indexed_db, 12, "en", "Visit", "Tokayev arrived in Bishkek on Monday.")
+    add_article(indexed_db, 10, "ru", "Визит", "Токаева встретили в Бишкеке.")
+    add_article(indexed_db, 11, "uk", "Обстріл", "У Харкові пролунали вибухи.")
+    add_article(indexed_db, 12, "en", "Visit", "Tokayev arrived in Bishkek on Monday.")
     assert ids(indexed_db, "Tokayev") == {10, 12}
     assert ids(indexed_db, "Tokaev Bishkek") == {10}  # Tokaev: not the English text's spelling
     assert ids(indexed_db, "Kharkiv") == {11}
@@ -85,17 +71,17 @@ def test_latin_names_find_cyrillic_text_and_the_other_way(indexed_db: Database) 
 
 
 def test_the_region_s_names_are_found_in_every_case(indexed_db: Database) -> None:
-    add(indexed_db, 10, "ru", "", "Переговоры в Казахстане.")
-    add(indexed_db, 11, "ru", "", "Казахстан и Россия.")
-    add(indexed_db, 12, "kk", "", "Қазақстанда сайлау өтті.")
+    add_article(indexed_db, 10, "ru", "", "Переговоры в Казахстане.")
+    add_article(indexed_db, 11, "ru", "", "Казахстан и Россия.")
+    add_article(indexed_db, 12, "kk", "", "Қазақстанда сайлау өтті.")
     assert ids(indexed_db, "Казахстан") == {2, 10, 11}  # 2: Казахстаном
     assert ids(indexed_db, "Қазақстан") == {7, 12}
 
 
 def test_near_finds_words_close_to_each_other(indexed_db: Database) -> None:
-    add(indexed_db, 10, "en", "", "Tokayev met the visiting delegation.")
-    add(indexed_db, 11, "en", "", "Tokayev spoke. " + "Other words here. " * 5 + "A visit.")
-    add(indexed_db, 12, "ru", "", "Токаев совершит визит в Ташкент.")
+    add_article(indexed_db, 10, "en", "", "Tokayev met the visiting delegation.")
+    add_article(indexed_db, 11, "en", "", "Tokayev spoke. " + "Other words here. " * 5 + "A visit.")
+    add_article(indexed_db, 12, "ru", "", "Токаев совершит визит в Ташкент.")
     assert ids(indexed_db, "NEAR(Tokayev visit, 3)") == {10}
     assert ids(indexed_db, "NEAR(Tokayev visit)") == {10}
     assert ids(indexed_db, "NEAR(Tokayev visit, 20)") == {10, 11}
@@ -104,7 +90,7 @@ def test_near_finds_words_close_to_each_other(indexed_db: Database) -> None:
 
 
 def test_results_say_which_forms_matched(indexed_db: Database) -> None:
-    add(
+    add_article(
         indexed_db,
         10,
         "ru",
@@ -120,7 +106,9 @@ def test_results_say_which_forms_matched(indexed_db: Database) -> None:
 
 
 def test_british_and_american_spellings_and_verb_forms_meet(indexed_db: Database) -> None:
-    add(indexed_db, 10, "en", "", "The army mobilized reservists and decided to organize drills.")
+    add_article(
+        indexed_db, 10, "en", "", "The army mobilized reservists and decided to organize drills."
+    )
     assert ids(indexed_db, "mobilisation") == {1, 10}
     assert ids(indexed_db, "decides") == {10}
     assert ids(indexed_db, "organising") == {10}

@@ -422,7 +422,7 @@ def _sync(db: Database, db_path: str | Path, watchlists_file: str | Path | None)
     if watchlists_file is None and not path.exists():
         return path
     try:
-        watchlists.sync(db, watchlists.load(path))
+        watchlists.sync(db, watchlists.load(path), str(path.resolve()))
     except WatchlistError as exc:
         raise NewsmonError(str(exc)) from exc
     return path

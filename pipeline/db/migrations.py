@@ -322,3 +322,9 @@ def add_article_credits_and_modified(db: Database) -> None:
     people's names only); ``articles.modified``: when the page says it was last changed."""
     db.execute("ALTER TABLE articles ADD COLUMN credits TEXT")
     db.execute("ALTER TABLE articles ADD COLUMN modified TEXT")
+
+
+@migrations()
+def add_watchlist_source(db: Database) -> None:
+    """The file each watchlist comes from: syncing one file retires only its own watchlists."""
+    db.table("watchlists").add_column("source", str)

@@ -78,7 +78,9 @@ class WatchlistMatcher:
         self._first_new_match = watchlists.last_match_id(self._db)
         if self.path.exists():
             try:
-                backfilled = watchlists.sync(self._db, watchlists.load(self.path))
+                backfilled = watchlists.sync(
+                    self._db, watchlists.load(self.path), str(self.path.resolve())
+                )
             except WatchlistError as exc:
                 self.stats.inc_value("newsmon/watchlists/file_errors")
                 logger.error("%s; matching with the watchlists stored before", exc)

@@ -107,9 +107,13 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
     return Watchlist(name, query.strip(), lists["languages"], lists["feeds"], lists["sites"])
 
 
-def sync(db: Database, watchlists: Sequence[Watchlist]) -> dict[str, int]:
+def sync(
+    db: Database, watchlists: Sequence[Watchlist], source: str | None = None
+) -> dict[str, int]:
     """Store the watchlists' definitions; backfill those that are new or changed.
 
+    ``source`` is the file they come from: a watchlist of that file (or of no known file) that
+    is no longer in it is retired; those of other files are left as they are.
     Returns the number of matches added per backfilled watchlist. Matches of a changed
     watchlist that were never shown are dropped first; those already seen stay.
     """
@@ -117,14 +121,17 @@ def sync(db: Database, watchlists: Sequence[Watchlist]) -> dict[str, int]:
     backfilled: dict[str, int] = {}
     known = {
         row["name"]: row
-        for row in db.query("SELECT id, name, definition, removed_at FROM watchlists")
+        for row in db.query("SELECT id, name, definition, removed_at, source FROM watchlists")
     }
     with db.atomic():
         for watchlist in watchlists:
             row = known.get(watchlist.name)
             if row and row["definition"] == watchlist.definition and not row["removed_at"]:
+                if row["source"] != source:
+                    db.table("watchlists").update(row["id"], {"source": source})
                 continue
             values = {
+                "source": source,
                 "query": watchlist.query,
                 "languages": ",".join(watchlist.languages) or None,
                 "feeds": "\n".join(watchlist.feeds) or None,
@@ -151,7 +158,8 @@ def sync(db: Database, watchlists: Sequence[Watchlist]) -> dict[str, int]:
             backfilled[watchlist.name] = _match(db, watchlist_id, watchlist, None, now)
         names = {watchlist.name for watchlist in watchlists}
         for name, row in known.items():
-            if name not in names and not row["removed_at"]:
+            theirs = row["source"] is None or row["source"] == source
+            if name not in names and not row["removed_at"] and theirs:
                 db.table("watchlists").update(row["id"], {"removed_at": now})
     return backfilled
 

@@ -144,6 +144,17 @@ def copy_db(crawl: Crawl, tmp_path: Path) -> Path:
     return tmp_path / "news.db"
 
 
+def test_another_file_retires_only_its_own_watchlists(indexed_db: Database) -> None:
+    usual, other = "/srv/news/watchlists.toml", "/home/me/other.toml"
+    sync(indexed_db, [Watchlist("border", "border"), Watchlist("board", "board")], usual)
+    sync(indexed_db, [Watchlist("queues", "очередь")], other)
+    assert sorted(w.name for w in stored(indexed_db)) == ["board", "border", "queues"]
+    sync(indexed_db, [Watchlist("border", "border")], usual)  # "board" left the usual file
+    assert sorted(w.name for w in stored(indexed_db)) == ["border", "queues"]
+    sync(indexed_db, [], other)
+    assert [w.name for w in stored(indexed_db)] == ["border"]
+
+
 def test_watch_shows_new_matches_once_then_backfills_a_new_watchlist(
     crawl: Crawl, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from pipeline import __version__, api
+from pipeline import __version__, api, statuses
 from pipeline.exceptions import CrawlLocked, DatabaseError, FeedListError, NewsmonError
 from pipeline.parsing.feed_lists import FeedSource
 
@@ -213,7 +213,8 @@ def unreachable_line(summary: api.CrawlSummary) -> str:
         )
     reason, count = summary.reasons[0] if summary.reasons else ("", 0)
     detail = f", {count} of them {reason.removeprefix('feed ')}" if reason else ""
-    hint = "; allow it with --allow-private NET" if "refused:private" in reason else ""
+    private = statuses.refused("private")
+    hint = "; allow it with --allow-private NET" if reason.endswith(private) else ""
     return (
         f"no feed could be read: all {summary.feeds_failed} failed{detail} "
         f"(see 'newsmon status'){hint}"

@@ -36,7 +36,7 @@ CHART_QUERIES = {
         SELECT substr(coalesce(a.published, a.first_seen_at), 1, 10) AS day,
             coalesce(f.title, f.url, 'unknown feed') AS series, count(*) AS n
         FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
-        WHERE a.status = :ok AND coalesce(a.published, a.first_seen_at) <= :until
+        WHERE a.status = :with_text AND coalesce(a.published, a.first_seen_at) <= :until
         GROUP BY day, series
     """,
     "watchlist": """
@@ -67,7 +67,7 @@ async def chart(datasette: Any, request: Any) -> Response:
     today = datetime.fromtimestamp(time.time(), UTC).date().isoformat()
     try:
         result = await db.execute(
-            CHART_QUERIES[by], {"until": today + "T23:59:59Z", "ok": statuses.OK}
+            CHART_QUERIES[by], {"until": today + "T23:59:59Z", "with_text": statuses.OK}
         )
     except sqlite3.OperationalError as exc:
         return Response.text(f"cannot draw the chart: {exc}", status=400)

@@ -4,7 +4,7 @@
 every redirect hop, since each hop is a new request. Host names are resolved first and every
 address they resolve to is checked. ``RedirectGuardMiddleware`` (610) refuses redirects to other
 schemes before Scrapy's ``RedirectMiddleware`` follows them. A refused request raises
-``RefusedRequest``, stored as ``refused:<reason>`` and counted as ``newsmon/refused/<reason>``.
+``RefusedRequest``, stored as a refusal with its reason (``pipeline.statuses.refused``) and counted as ``newsmon/refused/<reason>``.
 
 Settings: ``NEWSMON_ALLOW_PRIVATE``.
 """
@@ -79,7 +79,7 @@ class AddressGuardMiddleware:
 
 class RedirectGuardMiddleware:
     """Refuses redirects to URLs that are not http(s) (``file:``, ``data:``, ``javascript:``...),
-    recording them as ``refused:scheme``; Scrapy's RedirectMiddleware would leave them as an
+    recording them as refused for their scheme; Scrapy's RedirectMiddleware would leave them as an
     unexplained 3xx, or fail on a URL it cannot build a request for. Runs before it (610 > 600).
     """
 

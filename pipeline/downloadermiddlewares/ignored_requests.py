@@ -10,7 +10,8 @@ from scrapy.exceptions import IgnoreRequest
 
 
 class RefusedRequest(IgnoreRequest):
-    """A request newsmon will not send; ``reason`` is stored as ``refused:<reason>``."""
+    """A request newsmon will not send; ``reason`` is stored as a refusal
+    (``pipeline.statuses.refused``)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

@@ -162,4 +162,4 @@ def test_every_relative_link_leads_to_a_file(doc: Path) -> None:
 def test_links_are_found() -> None:
     # Guards the test above: a pattern that matches nothing would check nothing.
     targets = set(relative_links(README))
-    assert "docs/settings.md" in targets and "docs/images/search.png" in targets
+    assert "docs/settings.md" in targets and "docs/images/home.png" in targets

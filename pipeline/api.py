@@ -309,6 +309,7 @@ class CrawlSummary:
     feeds_failed: int
     feeds_skipped: int  # in back-off, not requested
     articles_new: int
+    articles_with_text: int  # of this run's articles, those stored with their text
     articles_known: int
     articles_failed: int
     reasons: list[tuple[str, int]]  # the failures' statuses, most frequent first
@@ -354,6 +355,7 @@ def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
         feeds_failed=count("newsmon/feeds/failed"),
         feeds_skipped=count("newsmon/feeds/not_due"),
         articles_new=count("newsmon/articles/new"),
+        articles_with_text=count(f"newsmon/articles/status/{statuses.OK}"),
         articles_known=count("newsmon/articles/known"),
         articles_failed=articles_failed,
         reasons=sorted(reasons.items(), key=lambda item: (-item[1], item[0])),

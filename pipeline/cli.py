@@ -185,7 +185,8 @@ def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> lis
             f"{summary.feeds_failed} failed, {summary.feeds_skipped} skipped in back-off"
         ),
         (
-            f"  articles  {summary.articles_new} new, {summary.articles_known} known, "
+            f"  articles  {summary.articles_new} new ({summary.articles_with_text} with text), "
+            f"{summary.articles_known} known, "
             f"{summary.articles_failed} failed"
         ),
     ]

@@ -91,11 +91,13 @@ class WatchlistMatcher:
         self.watchlists = watchlists.stored(self._db)
         self.stats.set_value("newsmon/watchlists/active", len(self.watchlists))
 
-    def batch_stored(self) -> None:
+    def batch_stored(self, max_chunks: int | None = 1) -> None:
+        """Match the articles of a batch just stored (and a chunk of any backlog): the crawl
+        goes on meanwhile, so the rest of a large backlog waits for the end of the run."""
         if self._db is None:
             return
         try:
-            added = watchlists.match_queued(self._db, self.watchlists)
+            added = watchlists.match_queued(self._db, self.watchlists, max_chunks)
         except Exception:  # the articles are stored; the queue keeps them for the next run
             self.stats.inc_value("newsmon/watchlists/match_errors")
             logger.exception("Database %s: matching watchlists failed", self.db_path)
@@ -106,7 +108,7 @@ class WatchlistMatcher:
         if self._db is None:
             return
         try:
-            self.batch_stored()
+            self.batch_stored(max_chunks=None)
             if self.on_matches:
                 self.run_hook(watchlists.matches_after(self._db, self._first_new_match))
         finally:

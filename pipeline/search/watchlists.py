@@ -181,16 +181,22 @@ def queue_for_matching(db: Database, article_id: int) -> None:
     db.execute("INSERT OR IGNORE INTO watchlist_queue (article_id) VALUES (?)", (article_id,))
 
 
-def match_queued(db: Database, watchlists: Sequence[Watchlist]) -> int:
+def match_queued(
+    db: Database, watchlists: Sequence[Watchlist], max_chunks: int | None = None
+) -> int:
     """Match the articles indexed since the last call against the (synced) watchlists.
 
     The queue is emptied in the same transaction as the matches are written, so an article
-    is matched once even if the process is killed on the way.
+    is matched once even if the process is killed on the way. ``max_chunks``: match at most
+    this many chunks of ``QUEUE_CHUNK`` articles and leave the rest queued (a crawl's batch
+    does not wait for a backlog, such as every stored article after a reindex).
     """
     now = iso_utc(time.time())
     ids_by_name = {row["name"]: row["id"] for row in db.query("SELECT id, name FROM watchlists")}
     added = 0
-    while True:
+    chunks = 0
+    while max_chunks is None or chunks < max_chunks:
+        chunks += 1
         queued = [
             row[0]
             for row in db.execute(
@@ -205,6 +211,7 @@ def match_queued(db: Database, watchlists: Sequence[Watchlist]) -> int:
             db.execute(
                 f"DELETE FROM watchlist_queue WHERE article_id IN ({', '.join(map(str, queued))})"
             )
+    return added
 
 
 def _match(

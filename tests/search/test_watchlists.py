@@ -20,6 +20,7 @@ from pipeline.demo import EXAMPLE_WATCHLISTS
 from pipeline.exceptions import WatchlistError
 from pipeline.extensions.watchlistmatcher import WatchlistMatcher
 from pipeline.search import index as search_index
+from pipeline.search import watchlists as watchlists_module
 from pipeline.search.index import index_article
 from pipeline.search.watchlists import Watchlist, load, match_queued, new_matches, stored, sync
 from tests.conftest import Crawl, run_newsmon
@@ -142,6 +143,20 @@ def copy_db(crawl: Crawl, tmp_path: Path) -> Path:
     for name in ("news.db", "watchlists.toml"):
         shutil.copy(crawl.db.parent / name, tmp_path / name)
     return tmp_path / "news.db"
+
+
+def test_a_backlog_is_matched_a_chunk_at_a_time_when_asked(
+    indexed_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync(indexed_db, [Watchlist("border", "border")])
+    new_matches(indexed_db)
+    indexed_db.execute("INSERT INTO watchlist_queue (article_id) SELECT id FROM articles")
+    (queued,) = indexed_db.execute("SELECT count(*) FROM watchlist_queue").fetchone()
+    monkeypatch.setattr(watchlists_module, "QUEUE_CHUNK", 2)
+    match_queued(indexed_db, stored(indexed_db), max_chunks=1)
+    assert indexed_db.execute("SELECT count(*) FROM watchlist_queue").fetchone() == (queued - 2,)
+    match_queued(indexed_db, stored(indexed_db))
+    assert indexed_db.execute("SELECT count(*) FROM watchlist_queue").fetchone() == (0,)
 
 
 def test_another_file_retires_only_its_own_watchlists(indexed_db: Database) -> None:

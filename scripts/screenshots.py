@@ -23,9 +23,8 @@ from pipeline import api
 from pipeline.demo import EXAMPLE_WATCHLISTS, crawl_demo
 from pipeline.exceptions import NewsmonError
 
-# A desktop window, and a phone's width for the pages a reader opens first.
+# Every page in a desktop window and at a phone's width.
 VIEWPORTS = [(1280, ""), (390, "-phone")]
-PHONE_PAGES = {"home", "articles", "article", "search", "watchlist"}
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -106,8 +105,6 @@ def main() -> None:
                 for width, suffix in VIEWPORTS:
                     page.set_viewport_size({"width": width, "height": 900})
                     for name, path in pages(db).items():
-                        if suffix and name not in PHONE_PAGES:
-                            continue
                         current["name"] = name + suffix
                         page.goto(base + path, wait_until="networkidle")
                         target = args.out / f"{name}{suffix}.png"

@@ -28,6 +28,7 @@ from pipeline.db.connection import ensure_writable, open_db, open_db_for_reading
 from pipeline.db.lock import DatabaseLock
 from pipeline.exceptions import FeedListError, NewsmonError, QueryError, WatchlistError
 from pipeline.net.addresses import parse_networks
+from pipeline.net.failures import ALLOW_PRIVATE_HINT, NETWORK_FAILURES
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
@@ -200,7 +201,7 @@ def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
         if failure:
             hint = ""
             if failure.startswith(statuses.refused("private")):
-                hint = "; to fetch from a non-public address, add --allow-private NET"
+                hint = f"; {ALLOW_PRIVATE_HINT}"
             raise NewsmonError(f"cannot fetch {url}: {failure}{hint}")
         raise NewsmonError(f"no feed found at {url} (page links, then common paths)")
     best = min(found, key=lambda feed: feed.rank)
@@ -295,10 +296,6 @@ def feeds_in_back_off(db_path: str | Path) -> BackOff:
     return BackOff(int(feeds), next_due_at)
 
 
-# Feed failures that mean the network, not the feed: every feed failing so says "offline?".
-UNREACHABLE_REASONS = frozenset({"dns", "connection_refused", "timeout", "tcptimedouterror"})
-
-
 @dataclass(frozen=True)
 class CrawlSummary:
     """What a run did, in the few numbers a person reads at its end."""
@@ -312,7 +309,8 @@ class CrawlSummary:
     articles_with_text: int  # of this run's articles, those stored with their text
     articles_known: int
     articles_failed: int
-    reasons: list[tuple[str, int]]  # the failures' statuses, most frequent first
+    # The failures: ("feed" or "page", status, how many), most frequent first.
+    reasons: list[tuple[str, str, int]]
     back_off: BackOff
 
     @property
@@ -327,10 +325,8 @@ class CrawlSummary:
     @property
     def looks_offline(self) -> bool:
         """Every feed failed for a network reason (no name resolved, nothing answered)."""
-        feed_reasons = [status for status, _ in self.reasons if status.startswith("feed ")]
         return self.none_reachable and all(
-            status.removeprefix("feed ").partition(":")[2] in UNREACHABLE_REASONS
-            for status in feed_reasons
+            status in NETWORK_FAILURES for kind, status, _ in self.reasons if kind == "feed"
         )
 
 
@@ -341,13 +337,14 @@ def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
     def count(key: str) -> int:
         return int(stats.get(key, 0))
 
-    reasons: dict[str, int] = {}
-    for prefix, kind in (("newsmon/feeds/status/", "feed"), ("newsmon/articles/status/", "page")):
-        for key, value in stats.items():
-            status = key.removeprefix(prefix)
-            if key.startswith(prefix) and statuses.is_failure(status):
-                reasons[f"{kind} {status}"] = int(value)
-    articles_failed = sum(n for reason, n in reasons.items() if reason.startswith("page "))
+    article_statuses = statuses.counts_in_stats(stats, "articles")
+    reasons = [
+        (kind, status, number)
+        for kind, counts in (("feed", statuses.counts_in_stats(stats, "feeds")),
+                             ("page", article_statuses))
+        for status, number in counts.items()
+        if statuses.is_failure(status)
+    ]  # fmt: skip
     return CrawlSummary(
         seconds=float(stats.get("elapsed_time_seconds", 0.0)),
         feeds_ok=count("newsmon/feeds/ok"),
@@ -355,10 +352,10 @@ def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
         feeds_failed=count("newsmon/feeds/failed"),
         feeds_skipped=count("newsmon/feeds/not_due"),
         articles_new=count("newsmon/articles/new"),
-        articles_with_text=count(f"newsmon/articles/status/{statuses.OK}"),
+        articles_with_text=article_statuses.get(statuses.OK, 0),
         articles_known=count("newsmon/articles/known"),
-        articles_failed=articles_failed,
-        reasons=sorted(reasons.items(), key=lambda item: (-item[1], item[0])),
+        articles_failed=sum(number for kind, _, number in reasons if kind == "page"),
+        reasons=sorted(reasons, key=lambda reason: (-reason[2], reason[0], reason[1])),
         back_off=feeds_in_back_off(db_path),
     )
 

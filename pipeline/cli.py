@@ -15,6 +15,7 @@ import click
 
 from pipeline import __version__, api, statuses
 from pipeline.exceptions import CrawlLocked, DatabaseError, FeedListError, NewsmonError
+from pipeline.net.failures import ALLOW_PRIVATE_HINT
 from pipeline.parsing.feed_lists import FeedSource
 
 # Exit codes of newsmon crawl (docs/operations.md); 2 is a command-line error (click's).
@@ -191,19 +192,22 @@ def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> lis
         ),
     ]
     if summary.reasons:
-        top = ", ".join(f"{reason} ×{count}" for reason, count in summary.reasons[:4])
+        top = ", ".join(f"{kind} {status} ×{n}" for kind, status, n in summary.reasons[:4])
         lines.append(f"  failures  {top}")
-    back_off = summary.back_off
-    if back_off.feeds:
-        lines.append(
-            f"  {back_off.feeds} feeds back off: the next is due at {back_off.next_due_at}; "
-            "'newsmon crawl --force' fetches them now"
-        )
+    if summary.back_off.feeds:
+        lines.append(f"  {back_off_line(summary.back_off)}")
     lines.append(
         f"Details: 'newsmon status --db {db_path}', the Feed health page of 'newsmon serve', "
         f"and the log {log_file}"
     )
     return lines
+
+
+def back_off_line(back_off: api.BackOff) -> str:
+    return (
+        f"{back_off.feeds} feeds back off: the next is due at {back_off.next_due_at}; "
+        "'newsmon crawl --force' fetches them now"
+    )
 
 
 def unreachable_line(summary: api.CrawlSummary) -> str:
@@ -212,10 +216,10 @@ def unreachable_line(summary: api.CrawlSummary) -> str:
             f"no feed could be reached (0 of {summary.feeds_failed} answered): "
             "is this machine online?"
         )
-    reason, count = summary.reasons[0] if summary.reasons else ("", 0)
-    detail = f", {count} of them {reason.removeprefix('feed ')}" if reason else ""
-    private = statuses.refused("private")
-    hint = "; allow it with --allow-private NET" if reason.endswith(private) else ""
+    feed_reasons = [(status, n) for kind, status, n in summary.reasons if kind == "feed"]
+    status, count = feed_reasons[0] if feed_reasons else ("", 0)
+    detail = f", {count} of them {status}" if status else ""
+    hint = f"; {ALLOW_PRIVATE_HINT}" if status == statuses.refused("private") else ""
     return (
         f"no feed could be read: all {summary.feeds_failed} failed{detail} "
         f"(see 'newsmon status'){hint}"
@@ -290,10 +294,7 @@ def status(db_path: str, as_json: bool) -> None:
             f"finished {run['finished_at'] or '-'}; {run['articles_new'] or 0} new articles"
         )
     if back_off.feeds:
-        click.echo(
-            f"{back_off.feeds} feeds back off after failures (or were fetched too recently): "
-            f"the next is due at {back_off.next_due_at}; 'newsmon crawl --force' fetches them now"
-        )
+        click.echo(back_off_line(back_off))
     header = f"{'health':<13} {'fails':>5} {'24h':>4}  {'last ok':<20} {'next due':<20} feed"
     click.echo(header)
     for row in rows:
@@ -420,22 +421,20 @@ def export(
         newsmon export --since 7d --format csv --with-text -o week.csv --db data/news.db
         newsmon export --what matches --since 2026-11-01 --db data/news.db | head
     """
-    try:
-        with reported(OSError):
-            if output is None:
+    with reported(OSError):
+        if output is None:
+            try:
                 count = api.export(db_path, sys.stdout, what, since, fmt, with_text)
                 sys.stdout.flush()
-            else:
-                target = Path(output)
-                partial = target.with_name(f".{target.name}.partial")
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = api.export(db_path, out, what, since, fmt, with_text)
-                partial.replace(target)
-    except click.ClickException as exc:
-        if isinstance(exc.__cause__, BrokenPipeError):  # the reader stopped (| head): fine
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-        raise
+            except BrokenPipeError:  # the reader stopped (| head): fine
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(0)
+        else:
+            target = Path(output)
+            partial = target.with_name(f".{target.name}.partial")
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                count = api.export(db_path, out, what, since, fmt, with_text)
+            partial.replace(target)
     click.echo(f"{count} {what} exported", err=True)
 
 

@@ -11,6 +11,8 @@ the names and functions here.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 # Articles (``articles.status``) -------------------------------------------------------------
 OK = "ok"  # fetched, and a main text of at least NEWSMON_MIN_TEXT_CHARS was extracted
@@ -48,6 +50,15 @@ RUN_OK = "ok"
 RUN_PARTIAL = "partial"  # finished, but some feeds failed
 RUN_FAILED = "failed"  # no feed could be read, or the database could not be written
 RUN_INTERRUPTED = "interrupted"  # stopped before the end (a signal, a shutdown)
+
+
+def counts_in_stats(stats: Mapping[str, Any], kind: str) -> dict[str, int]:
+    """How many ``kind`` ("articles" or "feeds") a crawl recorded with each status, from its
+    stats (``newsmon/<kind>/status/<status>``, counted by the store)."""
+    prefix = f"newsmon/{kind}/status/"
+    return {
+        key[len(prefix) :]: int(value) for key, value in stats.items() if key.startswith(prefix)
+    }
 
 
 def fetch_failed(reason: str | int) -> str:

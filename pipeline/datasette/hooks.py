@@ -71,10 +71,11 @@ def render_cell(
 ) -> Markup | None:
     if table == "articles" and column == "text" and isinstance(value, str):
         return Markup(f'<div class="newsmon-text">{paragraphs_html(value)}</div>')
-    # A sqlite3.Row: "in" would look among its values, not its column names.
-    has_id = "id" in row.keys()  # noqa: SIM118
-    if table == "articles" and column == "title" and isinstance(value, str) and has_id:
-        # The headline links to the article's page.
+    # The headline links to the article's page ("id" is looked up last: row.keys() makes a
+    # list, and a sqlite3.Row's "in" would look among its values, not its column names).
+    if (
+        table == "articles" and column == "title" and isinstance(value, str) and "id" in row.keys()  # noqa: SIM118
+    ):
         href = datasette.urls.row(database, "articles", str(row["id"]))
         return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
     if table is None and column == "article" and isinstance(value, int):

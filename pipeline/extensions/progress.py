@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 
-ARTICLE_STATUS = "newsmon/articles/status/"
-
-
 class Progress:
     def __init__(self, stats: StatsCollector, feeds_total: int, out: TextIO = sys.stderr) -> None:
         self.stats = stats
@@ -58,16 +55,15 @@ class Progress:
         feeds_done = value("newsmon/feeds/ok", 0) + value("newsmon/feeds/failed", 0)
         feeds_done += value("newsmon/feeds/not_due", 0)
         total = f"/{self.feeds_total}" if self.feeds_total else ""
+        article_statuses = statuses.counts_in_stats(self.stats.get_stats(), "articles")
         failed = value("newsmon/feeds/failed", 0) + sum(
-            count
-            for key, count in self.stats.get_stats().items()
-            if key.startswith(ARTICLE_STATUS) and statuses.is_failure(key[len(ARTICLE_STATUS) :])
+            count for status, count in article_statuses.items() if statuses.is_failure(status)
         )
         waiting = value("scheduler/enqueued", 0) - value("scheduler/dequeued", 0)
         minutes, seconds = divmod(int(time.monotonic() - self.started), 60)
         return (
             f"feeds {feeds_done}{total} · {waiting} waiting · articles "
-            f"{value('newsmon/articles/status/ok', 0)} stored, "
+            f"{article_statuses.get(statuses.OK, 0)} stored, "
             f"{value('newsmon/articles/known', 0)} known · {failed} failed · "
             f"{minutes}:{seconds:02d}"
         )

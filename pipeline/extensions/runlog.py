@@ -105,11 +105,7 @@ def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
     def count(key: str) -> int:
         return int(stats.get(key, 0))
 
-    article_statuses = {
-        key.removeprefix("newsmon/articles/status/"): int(value)
-        for key, value in stats.items()
-        if key.startswith("newsmon/articles/status/")
-    }
+    article_statuses = statuses.counts_in_stats(stats, "articles")
     failed = sum(n for status, n in article_statuses.items() if statuses.is_fetch_failure(status))
     refused = sum(n for status, n in article_statuses.items() if statuses.is_refusal(status))
     errors = count("log_count/ERROR")

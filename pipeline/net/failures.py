@@ -25,6 +25,14 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, Timeo
 from pipeline import statuses
 from pipeline.downloadermiddlewares.ignored_requests import KnownArticle, RefusedRequest
 
+# Failures of the network rather than of the site: every feed failing so says "offline?".
+NETWORK_FAILURES = frozenset(
+    statuses.fetch_failed(reason)
+    for reason in ("dns", "connection_refused", "timeout", "tcptimedouterror")
+)
+# What to tell a user whose request was refused because its address is not public.
+ALLOW_PRIVATE_HINT = "to fetch from a non-public address, add --allow-private NET"
+
 
 def release_frames(error: BaseException) -> None:
     """Clear the local variables of the frames that an exception and its causes keep alive.

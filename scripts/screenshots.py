@@ -10,7 +10,6 @@ error or throws.
 from __future__ import annotations
 
 import argparse
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from playwright.sync_api import ConsoleMessage, Error, Response, sync_playwright
 from pipeline import api
 from pipeline.demo import EXAMPLE_WATCHLISTS, crawl_demo
 from pipeline.exceptions import NewsmonError
+from tests.mockserver import free_port
 
 # Every page in a desktop window and at a phone's width.
 VIEWPORTS = [(1280, ""), (390, "-phone")]
@@ -34,12 +34,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pages(db: Path) -> dict[str, str]:

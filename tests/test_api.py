@@ -13,12 +13,7 @@ import pytest
 from pipeline.api import start_server
 from pipeline.exceptions import NewsmonError
 from tests.conftest import Crawl
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.mockserver import free_port
 
 
 def open_descriptors() -> set[str]:

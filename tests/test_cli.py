@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.db.export import parse_since
 from tests.conftest import FAST, ROOT, SITE, Crawl, run_newsmon
-from tests.mockserver import MockServer
+from tests.mockserver import MockServer, free_port
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -294,9 +293,7 @@ def test_an_empty_allow_private_is_refused(tmp_path: Path) -> None:
 
 def test_feeds_add_says_why_a_page_cannot_be_fetched(tmp_path: Path) -> None:
     db = str(tmp_path / "news.db")
-    with socket.socket() as sock:  # a loopback port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    url = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
     refused = run_newsmon("feeds", "add", url, "--db", db)
     assert refused.returncode == 1
     assert refused.stderr.strip() == (

@@ -6,26 +6,19 @@ from __future__ import annotations
 import json
 import os
 import pty
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from pipeline import statuses
 from tests.conftest import FAST, ROOT, run_newsmon
+from tests.mockserver import free_port
 
 FEEDS = 5
 
 
-def closed_port() -> int:
-    """A loopback port that nothing listens on: connections to it are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def unreachable_feeds(tmp_path: Path) -> Path:
-    port = closed_port()
+    port = free_port()  # nothing listens: connections are refused at once
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("".join(f"http://127.0.0.1:{port}/feed{i}.xml\n" for i in range(FEEDS)))
     return feeds

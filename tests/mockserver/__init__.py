@@ -51,6 +51,13 @@ CONTENT_TYPES = {
 }
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at ``host`` now: a server may bind it, a client is refused."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def fill_placeholders(body: bytes, values: dict[str, str]) -> bytes:
     """Replace ``{{name}}`` by ``values[name]``, inside gzip and UTF-16 files too."""
     if body[:2] == b"\x1f\x8b":

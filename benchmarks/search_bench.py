@@ -92,6 +92,9 @@ def vocabulary() -> dict[str, list[str]]:
     return words
 
 
+TO_LATIN = str.maketrans("бвгджзклмнпрстхчшаоу", "bvgdzzklmnprsthcsaou")
+
+
 def long_tail(language: str, rng: random.Random) -> str:
     """A word the stemmer has probably not seen: a made-up surname or English word."""
     stem = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
@@ -99,7 +102,7 @@ def long_tail(language: str, rng: random.Random) -> str:
         return stem.capitalize() + rng.choice(RUSSIAN_ENDINGS)
     if language == "uk":
         return stem.capitalize() + rng.choice(UKRAINIAN_ENDINGS)
-    latin = stem.translate(str.maketrans("бвгджзклмнпрстхчшаоу", "bvgdzzklmnprsthcsaou"))
+    latin = stem.translate(TO_LATIN)
     return latin + rng.choice(ENGLISH_ENDINGS)
 
 

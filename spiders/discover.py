@@ -20,8 +20,8 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
 from pipeline.exceptions import FeedParseError
-from pipeline.net.failures import describe, failure_status
-from spiders.feeds import _error_of, parse_feed_response
+from pipeline.net.failures import describe, error_of, failure_status
+from spiders.feeds import parse_feed_response
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
@@ -72,7 +72,7 @@ class DiscoverSpider(Spider):
 
     def page_failed(self, failure: Failure) -> None:
         """The page given could not be fetched: its status and reason, for the user."""
-        error = _error_of(failure)
+        error = error_of(failure)
         status, http_status = failure_status(error)
         self.failure = status if http_status else f"{status} ({describe(error)})"
 

@@ -27,7 +27,7 @@ from pipeline import statuses
 from pipeline.downloadermiddlewares.ignored_requests import FeedNotDue
 from pipeline.exceptions import CallTimeout, FeedParseError, WorkerError
 from pipeline.items import ArticleItem, Entry, FeedItem
-from pipeline.net.failures import describe, failure_status, release_frames, retry_after
+from pipeline.net.failures import describe, error_of, failure_status, retry_after
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
 from pipeline.parsing.feed_entries import ParsedFeed, iso_utc, parse_feed
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
@@ -258,7 +258,7 @@ class FeedSpider(Spider):
     def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         request = failure.request  # type: ignore[attr-defined]
         entry: Entry = request.cb_kwargs["entry"]
-        error = _error_of(failure)
+        error = error_of(failure)
         status, http_status = failure_status(error)
         url = normalize_url(entry.link or request.url)
         if status != statuses.SEEN:
@@ -276,7 +276,7 @@ class FeedSpider(Spider):
     def feed_failed(self, failure: Failure) -> Iterator[FeedItem]:
         request = failure.request  # type: ignore[attr-defined]
         feed: FeedSource = request.cb_kwargs["feed"]
-        error = _error_of(failure)
+        error = error_of(failure)
         if isinstance(error, FeedNotDue):
             return  # backing off: nothing to record in this run
         status, http_status = failure_status(error)
@@ -297,14 +297,6 @@ class FeedSpider(Spider):
         """A stable identifier for an entry that has no fetchable link."""
         basis = "\n".join([entry.feed_url, entry.guid or entry.link or entry.title or ""])
         return "urn:newsmon:entry:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()
-
-
-def _error_of(failure: Failure) -> BaseException:
-    """The failure's exception, without the frames' variables it kept alive."""
-    if failure.value is None:
-        return RuntimeError("unknown failure")
-    release_frames(failure.value)
-    return failure.value
 
 
 def parse_feed_response(response: Response, max_entries: int = 500) -> ParsedFeed:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -100,22 +101,18 @@ class KnownArticlesMiddleware:
     def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
             return
-        spellings = [request.url]
-        if (other := unicode_spelling(request.url)) is not None:
-            spellings.append(other)
-        found = [known for url in spellings if (known := self.stored_status(url)) is not None]
-        if not found:
-            return
-        done = [
-            status
-            for status, attempts in found
-            if not statuses.may_pass(status) or (attempts or 1) >= self.max_attempts
-        ]
-        if not done:
+        found = False
+        for url in _spellings(request.url):  # the second only if the first does not decide
+            known = self.stored_status(url)
+            if known is None:
+                continue
+            found = True
+            status, attempts = known
+            if not statuses.may_pass(status) or (attempts or 1) >= self.max_attempts:
+                self.stats.inc_value("newsmon/articles/known")
+                raise KnownArticle(f"{request.url} is stored already ({status})")
+        if found:
             self.stats.inc_value("newsmon/articles/retried")
-            return
-        self.stats.inc_value("newsmon/articles/known")
-        raise KnownArticle(f"{request.url} is stored already ({done[0]})")
 
     def stored_status(self, url: str) -> tuple[str, int | None] | None:
         """The status and attempts of the article stored under ``url``, or of the article of an
@@ -127,3 +124,11 @@ class KnownArticlesMiddleware:
             (url, url),
         )
         return (row[0], row[1]) if row else None
+
+
+def _spellings(url: str) -> Iterator[str]:
+    """``url`` as Scrapy sends it, then its Unicode spelling if it has another."""
+    yield url
+    other = unicode_spelling(url)
+    if other is not None:
+        yield other

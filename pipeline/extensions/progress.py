@@ -32,7 +32,7 @@ class Progress:
         self.stats = stats
         self.feeds_total = feeds_total
         self.out = out
-        self.started = time.monotonic()
+        self.started = 0.0  # when the spider opened
         self._loop: task.LoopingCall | None = None
 
     @classmethod

@@ -10,6 +10,7 @@ import time
 import traceback
 import zlib
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -25,6 +26,9 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, Timeo
 from pipeline import statuses
 from pipeline.downloadermiddlewares.ignored_requests import KnownArticle, RefusedRequest
 
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
 # Failures of the network rather than of the site: every feed failing so says "offline?".
 NETWORK_FAILURES = frozenset(
     statuses.fetch_failed(reason)
@@ -32,6 +36,14 @@ NETWORK_FAILURES = frozenset(
 )
 # What to tell a user whose request was refused because its address is not public.
 ALLOW_PRIVATE_HINT = "to fetch from a non-public address, add --allow-private NET"
+
+
+def error_of(failure: Failure) -> BaseException:
+    """A failure's exception, without the frames' variables it kept alive (``release_frames``)."""
+    if failure.value is None:
+        return RuntimeError("unknown failure")
+    release_frames(failure.value)
+    return failure.value
 
 
 def release_frames(error: BaseException) -> None:

@@ -16,6 +16,7 @@ import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -65,16 +66,20 @@ def index_article(
     text: str | None,
     language: str | None,
     text_stems: tuple[str, str] | None = None,
+    *,
+    replace: bool = True,
 ) -> None:
     """(Re-)index one article's title and text under its language's stems.
 
     ``text_stems`` are the text's stems by a stemmer group, if they were made already (by an
-    extraction worker); they are used if that group is the language's.
+    extraction worker); they are used if that group is the language's. ``replace``: False when
+    the article is surely not in the index (a rebuild, which emptied it first).
     """
     group = group_for(language)
     if text_stems is None or text_stems[0] != group:
         text_stems = (group, stem_text(text or "", group))
-    db.execute("DELETE FROM articles_search WHERE rowid = ?", (article_id,))
+    if replace:
+        db.execute("DELETE FROM articles_search WHERE rowid = ?", (article_id,))
     db.execute(
         "INSERT INTO articles_search (rowid, title, text, stemmer) VALUES (?, ?, ?, ?)",
         (article_id, stem_text(title or "", group), text_stems[1], group),
@@ -124,14 +129,18 @@ def find(
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     results = []
+    keys_by_group: dict[str, QueryKeys] = {}
     for row in db.query(sql, params):
-        title_stems, text_stems = row.pop("stemmed_title"), row.pop("stemmed_text")
+        title_stems, text_stems = row.pop("stemmed_title").split(), row.pop("stemmed_text").split()
         group = row.pop("stemmer")
-        row["matched"] = matched_terms(node, group, f"{title_stems} {text_stems}".split())
+        row["matched"] = matched_terms(node, group, title_stems + text_stems)
         if excerpts:
             text, title = row.pop("text") or "", row["title"] or ""
-            in_text = matching_spans(text, node, group, text_stems.split())
-            in_title = matching_spans(title, node, group, title_stems.split())
+            if group not in keys_by_group:
+                keys_by_group[group] = query_keys(node, group)
+            keys = keys_by_group[group]
+            in_text = matching_spans(text, node, group, text_stems, keys)
+            in_title = matching_spans(title, node, group, title_stems, keys)
             forms = [title[a:b] for a, b in in_title] + [text[a:b] for a, b in in_text]
             row["matched_forms"] = list(dict.fromkeys(forms))
             row["excerpt"] = excerpt(text, in_text)
@@ -140,22 +149,42 @@ def find(
     return results
 
 
+@dataclass(frozen=True)
+class QueryKeys:
+    """What a query's words look like in one stemmer group: the stems any of them matches, and
+    the folded beginnings of its prefix terms."""
+
+    stems: frozenset[str]
+    prefixes: tuple[str, ...]
+
+
+def query_keys(node: Node, group: str) -> QueryKeys:
+    query_terms = terms(node)
+    stems = frozenset(
+        key
+        for term in query_terms
+        if not term.prefix
+        for forms in term.alternatives(group)
+        for key in forms
+    )
+    return QueryKeys(stems, tuple(term.words[-1] for term in query_terms if term.prefix))
+
+
 def matching_spans(
-    text: str, node: Node, group: str, stems: list[str] | None = None
+    text: str,
+    node: Node,
+    group: str,
+    stems: list[str] | None = None,
+    keys: QueryKeys | None = None,
 ) -> list[tuple[int, int]]:
     """Where the words of ``text`` that match a query term are (start and end offsets).
 
     ``stems`` are the text's stems as indexed (one per word, in order), if they are at hand;
-    they are made again if they are not, or do not line up with the words.
+    they are made again if they are not, or do not line up with the words. ``keys``: the
+    query's ``query_keys`` for ``group``, if they were made already.
     """
-    wanted = {
-        forms[0]
-        for term in terms(node)
-        for forms in term.alternatives(group)
-        if len(forms) == 1 and not term.prefix
-    }
-    wanted |= {key for term in terms(node) if not term.prefix for key in term.forms(group)}
-    prefixes = tuple(term.words[-1] for term in terms(node) if term.prefix)
+    keys = keys or query_keys(node, group)
+    wanted, prefixes = keys.stems, keys.prefixes
     words = list(WORD.finditer(text))
     if stems is None or len(stems) != len(words):
         stems = [_stem_of(match[0], group) for match in words]
@@ -240,7 +269,7 @@ def bring_up_to_date(db: Database, progress: Callable[[int, int], None] | None =
             break
         with db.atomic():
             for article_id, title, text, language in rows:
-                index_article(db, article_id, title, text, language)
+                index_article(db, article_id, title, text, language, replace=False)
         done, last_id = done + len(rows), rows[-1][0]
         if progress is not None:
             progress(done, total)

@@ -266,8 +266,8 @@ def american_spelling(word: str) -> str:
 
 
 # Case endings of Kazakh and Kyrgyz nouns (genitive, dative, accusative, locative, ablative,
-# instrumental), after vowel harmony and assimilation; longest first.
-TURKIC_ENDINGS = {
+# instrumental), after vowel harmony and assimilation; TURKIC_ENDINGS has them longest first.
+_TURKIC_ENDINGS = {
     KAZAKH: (
         "менен",
         "бенен",
@@ -360,13 +360,17 @@ TURKIC_ENDINGS = {
         "төн",
     ),
 }
+TURKIC_ENDINGS = {
+    group: tuple(sorted(endings, key=len, reverse=True))
+    for group, endings in _TURKIC_ENDINGS.items()
+}
 TURKIC_MIN_STEM = 2
 
 
 def stem_turkic(word: str, group: str) -> str:
     """A Kazakh or Kyrgyz word without its case ending (the longest that leaves at least two
     letters): Қазақстанның, Қазақстанға, Қазақстанда give қазақстан, Жапаровдун жапаров."""
-    for ending in sorted(TURKIC_ENDINGS[group], key=len, reverse=True):
+    for ending in TURKIC_ENDINGS[group]:
         if word.endswith(ending) and len(word) - len(ending) >= TURKIC_MIN_STEM:
             return word[: -len(ending)]
     return word

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from functools import cache, lru_cache
-from pathlib import Path
 
 import iuliia
 
@@ -99,8 +98,9 @@ def _backwards(word: str) -> list[str]:
         for cost, cyrillic in beams[start]:
             for size in range(1, min(longest, len(word) - start) + 1):
                 latin = word[start : start + size]
-                options = dict(pieces.get(latin, {}))
+                options = pieces.get(latin, {})
                 if start + size == len(word):
+                    options = dict(options)  # the piece's own options are shared: not changed
                     for letters, votes in endings.get(latin, {}).items():
                         options[letters] = max(options.get(letters, 0), votes)
                 for letters, votes in options.items():
@@ -159,7 +159,7 @@ def _inverse() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     pieces: dict[str, dict[str, int]] = {}
     endings: dict[str, dict[str, int]] = {}
     for name in SCHEMES:
-        data = json.loads((Path(iuliia.__file__).parent / "schemas" / f"{name}.json").read_text())
+        data = json.loads(_scheme(name).path.read_text(encoding="utf-8"))
         seen: set[tuple[str, str]] = set()
         for letter, latin in data["mapping"].items():
             seen.add((latin, letter))

@@ -36,6 +36,7 @@ NO_ENTRIES = "no_entries"  # a feed without entries
 NOT_A_FEED = "not_a_feed"  # an HTML page or JSON that is not a feed
 PARSE_ERROR = "parse_error"  # not readable as a feed
 EMPTY = "empty"  # an empty response
+TOO_LARGE = "too_large"  # a compressed feed that inflates past its size limit
 # ... and FETCH_FAILED and REFUSED statuses, as for articles.
 HEALTHY_FEED_STATUSES = frozenset({OK, NO_ENTRIES, NOT_MODIFIED, UNCHANGED})
 # A feed whose body was read in full: its validators and body hash may be sent next time.

@@ -85,11 +85,9 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
         return None
     meta = page_metadata(tree, url)
     # trafilatura works on a copy of a tree it is given, so the page is parsed only once.
-    document = trafilatura.bare_extraction(tree, url=url, options=extractor_options())
-    extracted = (document.text or "").strip() if isinstance(document, Document) else ""
+    extracted = _main_text(tree, url, fast=True)
     if needs_fallbacks(tree, extracted):
-        document = trafilatura.bare_extraction(tree, url=url, options=extractor_options(False))
-        extracted = (document.text or "").strip() if isinstance(document, Document) else ""
+        extracted = _main_text(tree, url, fast=False)
     text = strip_headline(extracted, meta.title_forms)
     language = detect_language(text) if text else None
     group = group_for(language)
@@ -113,6 +111,12 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
         "canonical_url": meta.url,
         "image": meta.image,
     }
+
+
+def _main_text(tree: HtmlElement, url: str, fast: bool) -> str:
+    """trafilatura's main text of the page ("" if none); it works on a copy of the tree."""
+    document = trafilatura.bare_extraction(tree, url=url, options=extractor_options(fast))
+    return (document.text or "").strip() if isinstance(document, Document) else ""
 
 
 @dataclass

@@ -214,6 +214,17 @@ def _add(names: list[str], name: str) -> None:
         names.append(name)
 
 
+def people_and_credits(
+    author: str | None, credits: str | None, feed_author: str | None
+) -> tuple[str | None, str | None]:
+    """The ``author`` (people) and ``credits`` (organisations) to store: the page's, else the
+    feed entry's author split the same way."""
+    if author or credits:
+        return author, credits
+    people, organisations = split_byline(feed_author)
+    return join_names(people), join_names(organisations)
+
+
 def join_names(names: list[str]) -> str | None:
     """Names as stored: separated by "; ", None when there are none."""
     return "; ".join(names) if names else None

@@ -20,8 +20,7 @@ from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from htmldate import find_date
-from trafilatura.settings import set_date_params
+from pipeline.parsing.feed_entries import iso_utc
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -113,7 +112,7 @@ def _with_time(local: datetime, zone: Any) -> str | None:
         return _day(local)  # a day written as midnight
     if zone is None:
         return local.strftime("%Y-%m-%dT%H:%M:%S")
-    return local.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(local.replace(tzinfo=zone).timestamp())
 
 
 def precision(date: str) -> int:
@@ -154,6 +153,8 @@ def page_dates(
     published_candidates += [normalise_date(value) for value in _time_elements(tree)]
     published = best(published_candidates)
     if published is None:
+        from htmldate import find_date  # here: the crawl process imports this module too
+
         found = find_date(tree, **{**_date_params(), "url": url})
         published = normalise_date(found) if found else None
     modified_candidates = [normalise_date(json_ld.modified)]
@@ -177,6 +178,8 @@ def _time_elements(tree: HtmlElement) -> list[str]:
 @cache
 def _date_params() -> dict[str, Any]:
     """htmldate's options as trafilatura sets them, without the slow search of the text."""
+    from trafilatura.settings import set_date_params  # the workers' library, not the crawl's
+
     return set_date_params(extensive=False)
 
 

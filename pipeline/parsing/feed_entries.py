@@ -262,7 +262,7 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     except zlib.error as exc:
         raise FeedParseError(statuses.PARSE_ERROR, f"corrupt gzip data: {exc}") from exc
     if inflater.unconsumed_tail:
-        raise FeedParseError("too_large", f"gzip body inflates past {limit} bytes")
+        raise FeedParseError(statuses.TOO_LARGE, f"gzip body inflates past {limit} bytes")
     return data
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline import statuses
 from pipeline.exceptions import WorkerError
 from pipeline.items import ArticleItem
-from pipeline.parsing.bylines import join_names, split_byline
+from pipeline.parsing.bylines import people_and_credits
 from pipeline.parsing.dates import choose_published
 from pipeline.parsing.headlines import choose_title
 from pipeline.workers.pool import WorkerPool, crawl_workers
@@ -84,10 +84,9 @@ class ExtractPipeline:
         entry = item.entry
         text = result["text"]
         item.title = choose_title(result["title"], result["title_forms"], entry.title)
-        item.author, item.credits = result["author"], result["credits"]
-        if not item.author and not item.credits and entry.author:
-            people, credits = split_byline(entry.author)
-            item.author, item.credits = join_names(people), join_names(credits)
+        item.author, item.credits = people_and_credits(
+            result["author"], result["credits"], entry.author
+        )
         item.published = choose_published(
             entry.published, result["date"], item.fetched_at, self._stamp_repeated(item)
         )
@@ -99,7 +98,7 @@ class ExtractPipeline:
         if not text:
             item.status, item.error = statuses.NO_TEXT, "trafilatura found no main text"
             item.language = entry.language
-        elif (chars := result.get("extracted_chars", len(text))) < self.min_text_chars:
+        elif (chars := result["extracted_chars"]) < self.min_text_chars:
             item.status = statuses.NO_TEXT
             item.error = f"main text too short ({chars} characters)"
             item.language = item.entry.language

@@ -29,7 +29,7 @@ from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares.feedschedule import FeedSchedule
 from pipeline.items import ArticleItem, FeedItem
-from pipeline.parsing.bylines import join_names, split_byline
+from pipeline.parsing.bylines import people_and_credits
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.pipelines.dedup_tables import DedupTables
 from pipeline.search.index import index_article, index_new_article
@@ -255,13 +255,21 @@ class SQLitePipeline:
 
     def _upsert_article(self, item: ArticleItem, feed_id: int) -> int:
         entry = item.entry
+        self.stats.inc_value(f"newsmon/articles/status/{item.status}")
+        existing = self.db.execute(
+            "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
+        ).fetchone()
+        if existing is not None and item.status != statuses.OK and existing[1] == statuses.OK:
+            return int(existing[0])
+        author, credits = people_and_credits(item.author, item.credits, entry.author)
         row: dict[str, Any] = {
             "url": item.url,
             "canonical_url": item.canonical_url,
             "title": item.title or entry.title,
             "text": item.text,
             "summary": entry.summary,
-            **_bylines(item),
+            "author": author,
+            "credits": credits,
             "published": item.published or entry.published,
             "modified": item.modified,
             "language": item.language or entry.language,
@@ -273,12 +281,6 @@ class SQLitePipeline:
             "http_status": item.http_status,
             "fetched_at": item.fetched_at,
         }
-        self.stats.inc_value(f"newsmon/articles/status/{item.status}")
-        existing = self.db.execute(
-            "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
-        ).fetchone()
-        if existing is not None and item.status != statuses.OK and existing[1] == statuses.OK:
-            return int(existing[0])
         fp = item.fingerprints if existing is None or existing[2] is None else None
         published = item.published or entry.published or iso_utc(time.time())
         if fp is not None:
@@ -335,15 +337,6 @@ class SQLitePipeline:
             row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
             self._feed_ids[url] = int(row[0])
         return self._feed_ids[url]
-
-
-def _bylines(item: ArticleItem) -> dict[str, str | None]:
-    """The ``author`` (people) and ``credits`` (organisations) columns: extraction's, else the
-    feed entry's author split the same way."""
-    if item.author or item.credits:
-        return {"author": item.author, "credits": item.credits}
-    people, credits = split_byline(item.entry.author)
-    return {"author": join_names(people), "credits": join_names(credits)}
 
 
 def _close_crawl(crawler: Crawler, reason: str) -> None:

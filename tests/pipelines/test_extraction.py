@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 from scrapy.utils.test import get_crawler
 
@@ -145,3 +147,14 @@ def test_pipeline_extracts_in_a_worker_process_and_frees_the_page() -> None:
     assert result.body is None
     assert result.language == "uk"
     assert result.text and "Порти Одеської області" in result.text
+
+
+def test_the_crawl_process_does_not_load_the_workers_extraction_libraries() -> None:
+    probe = (
+        "import sys, pipeline.pipelines.extraction, pipeline.pipelines.store; "
+        "print(sorted({'trafilatura', 'htmldate', 'justext'} & sys.modules.keys()))"
+    )
+    command = [sys.executable, "-c", probe]
+    loaded = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout == "[]\n"

@@ -19,6 +19,7 @@ from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
+from pipeline.parsing.byline_search import search_byline
 from pipeline.parsing.bylines import join_names, split_byline
 from pipeline.parsing.dates import page_dates
 from pipeline.parsing.decoding import decode_page
@@ -40,8 +41,8 @@ logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
 
-# A fast extraction shorter than this, or from a page with at least TEASER_ARTICLES <article>
-# elements, is done again with trafilatura's fallback extractors (``needs_fallbacks``).
+# A page with at least TEASER_ARTICLES <article> elements is extracted with trafilatura's fallback
+# extractors at once; a fast extraction shorter than SHORT_TEXT_CHARS is done again with them.
 SHORT_TEXT_CHARS = 1000
 TEASER_ARTICLES = 2
 
@@ -54,18 +55,29 @@ def extractor_options(fast: bool = True) -> Extractor:
     return Extractor(output_format="python", comments=False, tables=True, fast=fast)
 
 
-def needs_fallbacks(tree: HtmlElement, text: str) -> bool:
-    """Whether a fast extraction may have missed the body, so that trafilatura's fallbacks are run.
+def has_teaser_cards(tree: HtmlElement) -> bool:
+    """Whether the page holds several ``<article>`` elements, so that fast extraction may keep
+    a teaser card or the navigation instead of a body that sits in unmarked divs among them."""
+    return bool(tree.xpath(f"count(//article) >= {TEASER_ARTICLES}"))
+
+
+def main_text(tree: HtmlElement, url: str) -> str:
+    """The page's body text: fast extraction, unless it may miss the body and trafilatura's
+    fallback extractors (readability, jusText) are needed.
 
     Where fast extraction goes wrong (docs/extraction.md): a page whose body sits in unmarked divs
-    among ``<article>`` teaser cards (the navigation or a teaser is kept), a body split by ad
-    blocks or sibling containers (only the lede is kept), a short wire item (too little is kept).
-    The fallbacks cost a quarter more time and 30 MB of memory per worker once jusText's stop
+    among ``<article>`` teaser cards (``has_teaser_cards``: extracted with the fallbacks at once),
+    a body split by ad blocks or sibling containers (only the lede is kept) and a short wire item
+    (too little is kept): a fast extraction shorter than ``SHORT_TEXT_CHARS`` is done again with
+    them. The fallbacks cost a quarter more time and 30 MB of memory per worker once jusText's stop
     lists are loaded, and lowered precision on pages fast extraction gets right.
     """
-    if len(text) < SHORT_TEXT_CHARS:
-        return True
-    return bool(tree.xpath(f"count(//article) >= {TEASER_ARTICLES}"))
+    if has_teaser_cards(tree):
+        return _main_text(tree, url, fast=False)
+    extracted = _main_text(tree, url, fast=True)
+    if len(extracted) < SHORT_TEXT_CHARS:
+        return _main_text(tree, url, fast=False)
+    return extracted
 
 
 def extract_page(body: bytes, content_type: str | None, url: str) -> dict[str, Any] | None:
@@ -85,9 +97,7 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
         return None
     meta = page_metadata(tree, url)
     # trafilatura works on a copy of a tree it is given, so the page is parsed only once.
-    extracted = _main_text(tree, url, fast=True)
-    if needs_fallbacks(tree, extracted):
-        extracted = _main_text(tree, url, fast=False)
+    extracted = main_text(tree, url)
     text = strip_headline(extracted, meta.title_forms)
     language = detect_language(text) if text else None
     group = group_for(language)
@@ -198,7 +208,8 @@ def _site_names(structured: Structured, sitename: str | None, url: str | None) -
 def _authors(
     tree: HtmlElement, structured: Structured, meta_author: str | None, site_names: tuple[str, ...]
 ) -> tuple[list[str], list[str]]:
-    """People and credits from JSON-LD, else the meta tags, else trafilatura's byline search."""
+    """People and credits from JSON-LD, else the meta tags, else trafilatura's byline search
+    (``byline_search``)."""
     json_ld = structured.json_ld.authors
     organisations = tuple(person.name for person in json_ld if person.organisation)
     people: list[str] = []
@@ -210,6 +221,6 @@ def _authors(
         credits = credits or found_credits
     if not people and not credits:
         with suppress(Exception):
-            raw = trafilatura_metadata.extract_author(tree)
+            raw = search_byline(tree)
             people, credits = split_byline(raw, site_names, organisations)
     return people, credits

@@ -250,3 +250,24 @@ def test_long_author_fields_cannot_stall_feedparser() -> None:
     assert time.monotonic() - started < 2
     assert len(feed.entries) == 20
     assert feed.entries[0].author == "a" * 256
+
+
+def test_hostile_markup_in_feed_fields_becomes_plain_text() -> None:
+    """feedparser's sanitiser is off (the fields are made plain text here): scripts, styles and
+    handlers in any field must still never reach the stored text."""
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">&lt;b&gt;Vesti&lt;/b&gt;
+&lt;script&gt;steal()&lt;/script&gt;</title>
+<entry><id>urn:x:1</id><link href="/a/1"/>
+<title type="html">&lt;img src=x onerror="alert(1)"&gt;\xd0\x9e\xd1\x87\xd0\xb5\xd1\x80\xd0\xb5\xd0\xb4\xd0\xb8
+&lt;style&gt;body{display:none}&lt;/style&gt;</title>
+<summary type="html">&lt;p&gt;Text &lt;a href="javascript:x()"&gt;link&lt;/a&gt;&lt;/p&gt;
+&lt;script type="text/javascript"&gt;document.cookie&lt;/script&gt;</summary>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><script>evil()</script>Body</div>
+</content></entry></feed>"""
+    feed = parse_feed(atom, f"{BASE}/feed.atom", {"content-type": "application/atom+xml"})
+    entry = feed.entries[0]
+    assert feed.title == "Vesti"
+    assert entry.title == "Очереди"
+    assert entry.summary == "Text link"
+    assert entry.link == f"{BASE}/a/1"

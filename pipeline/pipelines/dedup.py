@@ -371,12 +371,17 @@ def sane_canonical(canonical: str | None, url: str) -> str | None:
 
 
 def parse_time(value: str | None) -> datetime | None:
+    """A stored date as an instant in UTC. A date or time without a zone (the page did not say
+    one) is read as UTC, as ``parsing.dates`` reads it, never as this machine's local time."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).astimezone(UTC)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

@@ -186,3 +186,24 @@ def test_stories_stay_apart_outside_the_time_window(tmp_path: Path) -> None:
     run(page_item("en-study.html"), page_item("en-study-2.html", published="2023-05-01T00:00:00Z"))
     run.close()
     assert query(db, "select count(distinct story_id) from articles") == [(2,)]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Almaty", "America/New_York"])
+def test_dates_without_a_zone_are_read_as_utc_whatever_the_machines_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from pipeline.pipelines.dedup import parse_time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert parse_time("2024-03-12") == datetime(2024, 3, 12, tzinfo=UTC)
+        assert parse_time("2024-03-12T10:30") == datetime(2024, 3, 12, 10, 30, tzinfo=UTC)
+        assert parse_time("2024-03-12T10:30+05:00") == datetime(2024, 3, 12, 5, 30, tzinfo=UTC)
+        assert parse_time("not a date") is None
+    finally:
+        monkeypatch.undo()
+        time.tzset()

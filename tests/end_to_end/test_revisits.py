@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import random
+import shlex
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,25 +23,39 @@ from tests.conftest import FAST, run_newsmon
 from tests.mockserver import MockServer
 
 ARTICLES = 30
-EDITED = range(0, 10)  # of which the first 3 get a new headline
-NEW_HEADLINE = range(0, 3)
+EDITED = range(10)  # of which the first 3 get a new headline
+NEW_HEADLINE = range(3)
 GONE = range(10, 13)  # 410
 NOT_FOUND = range(13, 15)  # 404
 UNCHANGED = range(15, 30)
 LANGUAGES = ["en", "ru", "uk", "kk"]
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
 WORDS = {
-    "en": "border river mountain council budget harvest railway festival scholar winter "
-    "minister village pipeline election teacher hospital bridge market reporter garden "
-    "airport factory museum treaty court student farmer energy water forest".split(),
-    "ru": "граница река гора совет бюджет урожай железная дорога фестиваль учёный зима "
-    "министр деревня трубопровод выборы учитель больница мост рынок репортёр сад "
-    "аэропорт завод музей договор суд студент фермер энергия вода лес".split(),
-    "uk": "кордон річка гора рада бюджет урожай залізниця фестиваль науковець зима "
-    "міністр село трубопровід вибори вчитель лікарня міст ринок репортер сад "
-    "аеропорт завод музей договір суд студент фермер енергія вода ліс".split(),
-    "kk": "шекара өзен тау кеңес бюджет егін темір жол фестиваль ғалым қыс министр ауыл "
-    "құбыр сайлау мұғалім аурухана көпір базар тілші бақ әуежай зауыт мұражай шарт сот "
-    "студент фермер энергия су орман".split(),
+    "en": words(
+        "border river mountain council budget harvest railway festival scholar winter "
+        "minister village pipeline election teacher hospital bridge market reporter garden "
+        "airport factory museum treaty court student farmer energy water forest"
+    ),
+    "ru": words(
+        "граница река гора совет бюджет урожай железная дорога фестиваль учёный зима "
+        "министр деревня трубопровод выборы учитель больница мост рынок репортёр сад "
+        "аэропорт завод музей договор суд студент фермер энергия вода лес"
+    ),
+    "uk": words(
+        "кордон річка гора рада бюджет урожай залізниця фестиваль науковець зима "
+        "міністр село трубопровід вибори вчитель лікарня міст ринок репортер сад "
+        "аеропорт завод музей договір суд студент фермер енергія вода ліс"
+    ),
+    "kk": words(
+        "шекара өзен тау кеңес бюджет егін темір жол фестиваль ғалым қыс министр ауыл "
+        "құбыр сайлау мұғалім аурухана көпір базар тілші бақ әуежай зауыт мұражай шарт сот "
+        "студент фермер энергия су орман"
+    ),
 }
 
 
@@ -138,6 +154,15 @@ def test_edits_and_take_downs_are_found_and_kept(
     server, root, log = site
     db, feeds = tmp_path / "news.db", tmp_path / "feeds.txt"
     feeds.write_text(server.url("feed.rss") + "\n")
+    # A watchlist that follows the edits and removals of what it matched, through the hook.
+    (tmp_path / "watchlists.toml").write_text(
+        "[watchlists.farms]\nquery = 'farmer OR фермер'\nchanges = true\n"
+        "[watchlists.rivers]\nquery = 'river OR река'\n",
+        encoding="utf-8",
+    )
+    hook_output = tmp_path / "hook.jsonl"
+    save = f"import sys; open({str(hook_output)!r}, 'a').write(sys.stdin.read() + '\\n')"
+    hook = ["--on-matches", shlex.join([sys.executable, "-c", save])]
 
     crawl(feeds, db)
     first = {
@@ -155,7 +180,7 @@ def test_edits_and_take_downs_are_found_and_kept(
 
     edit_site(root)
     start = len(log.read_text().splitlines())
-    crawl(feeds, db, "-s", "NEWSMON_REVISIT_AFTER=0")
+    crawl(feeds, db, "-s", "NEWSMON_REVISIT_AFTER=0", *hook)
     requests = {
         number_of(r["path"]): r for r in logged(log, start) if r["path"].startswith("/news/")
     }
@@ -183,7 +208,7 @@ def test_edits_and_take_downs_are_found_and_kept(
     for number in EDITED:  # the earlier version kept, the latest in articles
         article_id, title, text = first[number]
         assert versions[article_id] == (1, title, text)
-        new_title, new_paragraphs = article_text(number, edited=True)
+        new_title, _ = article_text(number, edited=True)
         _, stored_title, stored_text, version, removed_at, _, _ = rows[number]
         assert version == 2 and removed_at is None
         assert f"zephyrquartz{number}" in stored_text
@@ -214,6 +239,22 @@ def test_edits_and_take_downs_are_found_and_kept(
     assert run == [(30, 15, 10, 5, 0)]
     changes = json.loads(run_newsmon("changes", "--since", "24h", "--db", str(db), "--json").stdout)
     assert sorted(c["change"] for c in changes) == ["edited"] * 10 + ["removed"] * 5
+
+    # The watchlist with changes = true was told of its matched articles' edits and removals.
+    alerts = [a for a in json.loads(hook_output.read_text().splitlines()[-1]) if "change" in a]
+    matched = {
+        article_id
+        for (article_id,) in query(
+            db,
+            "select article_id from matches join watchlists w on w.id = watchlist_id "
+            "where w.name = 'farms'",
+        )
+    }
+    expected = query(db, "select kind, article_id from article_changes order by id")
+    assert len(matched) > 20 and {a["watchlist"] for a in alerts} == {"farms"}
+    assert [(a["change"], a["article_id"]) for a in alerts] == [
+        (kind, article_id) for kind, article_id in expected if article_id in matched
+    ]
 
     # A page comes back; a rerun stores no edit twice and marks no removal twice.
     (root / "news" / "13.html").write_text(page(13), encoding="utf-8")

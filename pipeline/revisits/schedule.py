@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pipeline import statuses
 from pipeline.items import Revisit
 from pipeline.parsing.feed_entries import iso_utc
+from pipeline.pipelines.dedup import parse_time
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -119,10 +119,7 @@ def due_revisits(db: Database, schedule: RevisitSchedule, now: float, limit: int
     return revisits
 
 
-def _seconds(iso: str) -> float:
-    """Seconds since the epoch of a stored UTC time (``iso_utc``); 0 if it is not one."""
-    try:
-        moment = datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return 0.0
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+def _seconds(iso: str | None) -> float:
+    """Seconds since the epoch of a stored UTC time; 0 if it is not one."""
+    moment = parse_time(iso)
+    return moment.timestamp() if moment else 0.0

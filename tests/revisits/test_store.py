@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ TEXT = "Queues at the Kazakh border grew to five kilometres on Sunday morning. "
 EDITED = TEXT + "\nThe border service denied the reports of closures."
 
 
-def make_store(db_path: Path) -> tuple[SQLitePipeline, MemoryStatsCollector]:
+def make_store(
+    db_path: Path, on_fatal: Callable[[str], None] | None = None
+) -> tuple[SQLitePipeline, MemoryStatsCollector]:
     stats = MemoryStatsCollector(get_crawler())
-    store = SQLitePipeline(str(db_path), stats, batch_size=1, batch_seconds=3600)
+    store = SQLitePipeline(str(db_path), stats, batch_size=1, batch_seconds=3600, on_fatal=on_fatal)
     store.open_spider()
     return store, stats
 
@@ -125,11 +128,7 @@ def test_a_removal_keeps_the_text_and_a_return_clears_it(db_path: Path) -> None:
 
 def test_a_killed_batch_leaves_no_half_written_version(db_path: Path) -> None:
     closed: list[str] = []
-    stats = MemoryStatsCollector(get_crawler())
-    store = SQLitePipeline(
-        str(db_path), stats, batch_size=1, batch_seconds=3600, on_fatal=closed.append
-    )
-    store.open_spider()
+    store, _ = make_store(db_path, on_fatal=closed.append)
     store.db.execute(
         "CREATE TRIGGER fail BEFORE INSERT ON article_changes BEGIN SELECT RAISE(ABORT, 'kill'); END"
     )

@@ -313,6 +313,9 @@ class CrawlSummary:
     # The failures: ("feed" or "page", status, how many), most frequent first.
     reasons: list[tuple[str, str, int]]
     back_off: BackOff
+    # Re-checks of stored articles by outcome (``newsmon/revisits/<key>``: requested, checked,
+    # not_modified, edited, removed, returned, failed, ...; docs/revisions.md).
+    revisits: dict[str, int] = field(default_factory=dict)
 
     @property
     def feeds_total(self) -> int:
@@ -358,6 +361,11 @@ def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
         articles_failed=sum(number for kind, _, number in reasons if kind == "page"),
         reasons=sorted(reasons, key=lambda reason: (-reason[2], reason[0], reason[1])),
         back_off=feeds_in_back_off(db_path),
+        revisits={
+            key.removeprefix("newsmon/revisits/"): int(value)
+            for key, value in stats.items()
+            if key.startswith("newsmon/revisits/")
+        },
     )
 
 

@@ -191,6 +191,8 @@ def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> lis
             f"{summary.articles_failed} failed"
         ),
     ]
+    if summary.revisits.get("requested"):
+        lines.append(revisits_line(summary.revisits))
     if summary.reasons:
         top = ", ".join(f"{kind} {status} ×{n}" for kind, status, n in summary.reasons[:4])
         lines.append(f"  failures  {top}")
@@ -201,6 +203,18 @@ def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> lis
         f"and the log {log_file}"
     )
     return lines
+
+
+def revisits_line(revisits: dict[str, int]) -> str:
+    """The summary's line on the re-checks of stored articles."""
+    line = (
+        f"  revisits  {revisits.get('checked', 0)} re-checked "
+        f"({revisits.get('not_modified', 0)} not modified), {revisits.get('edited', 0)} edited, "
+        f"{revisits.get('removed', 0)} removed, {revisits.get('failed', 0)} failed"
+    )
+    if revisits.get("edited") or revisits.get("removed"):
+        line += ": 'newsmon changes' lists them"
+    return line
 
 
 def back_off_line(back_off: api.BackOff) -> str:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import api
-from pipeline.cli import cli
+from pipeline.cli import cli, summary_lines
 from pipeline.db.connection import open_db
 from pipeline.exceptions import WatchlistError
 from pipeline.parsing.feed_entries import iso_utc
@@ -95,3 +95,22 @@ def test_the_changes_option_in_the_watchlists_file(tmp_path: Path) -> None:
     path.write_text("[watchlists.border]\nquery = 'border'\nchanges = 'yes'\n")
     with pytest.raises(WatchlistError, match="changes must be true or false"):
         watchlists.load(path)
+
+
+def test_the_crawl_summary_counts_the_re_checks(db_path: Path) -> None:
+    stats = {
+        "newsmon/revisits/requested": 30,
+        "newsmon/revisits/checked": 30,
+        "newsmon/revisits/not_modified": 15,
+        "newsmon/revisits/edited": 10,
+        "newsmon/revisits/removed": 5,
+    }
+    summary = api.crawl_summary(db_path, api.CrawlResult("finished", 1, stats))
+    assert summary.revisits["edited"] == 10
+    lines = summary_lines(summary, str(db_path), "newsmon.log")
+    assert (
+        "  revisits  30 re-checked (15 not modified), 10 edited, 5 removed, 0 failed: "
+        "'newsmon changes' lists them"
+    ) in lines
+    quiet = api.crawl_summary(db_path, api.CrawlResult("finished", 1, {}))
+    assert not [line for line in summary_lines(quiet, "x", "y") if "revisits" in line]

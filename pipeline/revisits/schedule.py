@@ -3,7 +3,8 @@
 Each article with text is re-checked at increasing ages after it was first stored: the steps of
 ``NEWSMON_REVISIT_AFTER`` (default ``1h,6h,24h,3d,7d``). ``articles.revisits`` counts the steps
 done; a step is due once the article is that old, and a check marks done every step its age has
-passed, so an article found late is not checked again for each step it missed. The schedule
+passed, so an article found late is not checked again for each step it missed. An article older
+than twice the last step (the horizon: 14 days by default) is not checked any more. The schedule
 ``0`` makes every stored article due on every run, least recently checked first; an empty one
 switches revisits off. A run checks at most ``NEWSMON_REVISIT_MAX_PER_RUN`` articles, newest
 first, so that a backlog cannot swamp it.
@@ -59,6 +60,13 @@ class RevisitSchedule:
         """The schedule ``0``: every stored article is due now, on every run."""
         return self.steps == (0.0,)
 
+    @property
+    def horizon(self) -> float:
+        """The age after which an article is not re-checked any more: twice the last step. An
+        article found due late (newsmon did not run, or it was stored before revisits existed)
+        is checked while it is younger; ``0`` re-checks every stored article."""
+        return 2 * self.steps[-1] if self.steps else 0.0
+
     def steps_done(self, done: int, age: float) -> int:
         """``articles.revisits`` after a check at ``age`` of an article with ``done`` steps
         done: every step that age has passed (at least one more). The schedule ``0`` leaves it
@@ -91,15 +99,19 @@ def due_revisits(db: Database, schedule: RevisitSchedule, now: float, limit: int
         )
         params: list[object] = [ok, limit]
     else:
-        # One indexed range per step: articles with k steps done, stored before now - step k.
-        ranges = " OR ".join("(a.revisits = ? AND a.first_seen_at <= ?)" for _ in schedule.steps)
+        # One indexed range per step: articles with k steps done, stored before now - step k
+        # (and after the horizon: an article past it is not checked any more).
+        ranges = " OR ".join(
+            "(a.revisits = ? AND a.first_seen_at BETWEEN ? AND ?)" for _ in schedule.steps
+        )
         sql = (
             f"SELECT {_DUE_COLUMNS} FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id "
             f"WHERE ({ranges}) AND a.status = ? ORDER BY a.first_seen_at DESC LIMIT ?"
         )
         params = []
+        horizon = iso_utc(now - schedule.horizon)
         for done, step in enumerate(schedule.steps):
-            params += [done, iso_utc(now - step)]
+            params += [done, horizon, iso_utc(now - step)]
         params += [ok, limit]
     revisits = []
     for row in db.execute(sql, params).fetchall():

@@ -64,8 +64,15 @@ def test_an_article_is_due_at_each_step_once(db: Database) -> None:
     store(db, "http://news.test/checked", 2 * HOUR, revisits=1)  # step 1 done, step 2 at 6 h
     store(db, "http://news.test/day", 30 * HOUR, revisits=2)  # step 3 due
     store(db, "http://news.test/done", 30 * DAY, revisits=5)  # schedule over
+    store(db, "http://news.test/late", 10 * DAY)  # found late: checked once, within 14 days
+    store(db, "http://news.test/past", 15 * DAY)  # past the horizon (twice the last step)
     store(db, "http://news.test/failed", 2 * HOUR, status="fetch_failed:503")  # no text
-    assert urls(db, DEFAULT) == ["http://news.test/hour", "http://news.test/day"]  # newest first
+    assert urls(db, DEFAULT) == [  # newest first
+        "http://news.test/hour",
+        "http://news.test/day",
+        "http://news.test/late",
+    ]
+    assert DEFAULT.horizon == 14 * DAY
 
 
 def test_at_most_the_limit_newest_first(db: Database) -> None:
@@ -79,7 +86,7 @@ def test_at_most_the_limit_newest_first(db: Database) -> None:
 def test_zero_makes_every_stored_article_due_least_recently_checked_first(db: Database) -> None:
     store(db, "http://news.test/fresh", 60, last_checked_at=iso_utc(NOW - 10))
     store(db, "http://news.test/done", 30 * DAY, revisits=5, last_checked_at=iso_utc(NOW - DAY))
-    store(db, "http://news.test/never", 2 * DAY)
+    store(db, "http://news.test/never", 200 * DAY)  # no horizon for a full re-check
     assert urls(db, RevisitSchedule((0.0,))) == [
         "http://news.test/never",
         "http://news.test/done",

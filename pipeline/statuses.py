@@ -116,9 +116,12 @@ CHANGE_REMOVED = "removed"  # taken down (see ``articles.removed_status``)
 CHANGE_RETURNED = "returned"  # answered again with its page after it was found removed
 
 
+_REMOVALS = frozenset(
+    {REDIRECTED_TO_SECTION, *(fetch_failed(code) for code in REMOVAL_HTTP_STATUSES)}
+)
+
+
 def is_removal(status: str) -> bool:
     """Whether a revisit's answer says the page was taken down (a 404, a 410, or a redirect to
     the site's front or a section page). Time-outs, 5xx and refused connections never do."""
-    return status == REDIRECTED_TO_SECTION or status in {
-        fetch_failed(code) for code in REMOVAL_HTTP_STATUSES
-    }
+    return status in _REMOVALS

@@ -9,6 +9,8 @@ one transaction, in which the other owners write their part: the feed schedule
 (``FeedSchedule``), dedup (``DedupTables``), the search indexes (``index_new_article``,
 ``index_article``) and the watchlists' queue (``queue_for_matching``). After each committed
 batch it sends the ``batch_stored`` signal, on which ``WatchlistMatcher`` matches the batch.
+The re-check of a stored article (an item with a ``revisit``) adds no row or sighting: it goes
+to ``RevisionWriter`` (``pipeline.revisits.store``), in the same transaction.
 
 Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_BATCH_SIZE``, ``NEWSMON_BATCH_SECONDS``,
 ``NEWSMON_FEED_MIN_INTERVAL``, ``NEWSMON_FEED_BACKOFF_BASE``, ``NEWSMON_FEED_BACKOFF_MAX``.

@@ -32,6 +32,7 @@ from pipeline.net.failures import ALLOW_PRIVATE_HINT, NETWORK_FAILURES
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
+from pipeline.revisits import report as revisit_report
 from pipeline.search import index as search_index
 from pipeline.search import watchlists
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
@@ -312,6 +313,9 @@ class CrawlSummary:
     # The failures: ("feed" or "page", status, how many), most frequent first.
     reasons: list[tuple[str, str, int]]
     back_off: BackOff
+    # Re-checks of stored articles by outcome (``newsmon/revisits/<key>``: requested, checked,
+    # not_modified, edited, removed, returned, failed, ...; docs/revisions.md).
+    revisits: dict[str, int] = field(default_factory=dict)
 
     @property
     def feeds_total(self) -> int:
@@ -357,6 +361,11 @@ def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
         articles_failed=sum(number for kind, _, number in reasons if kind == "page"),
         reasons=sorted(reasons, key=lambda reason: (-reason[2], reason[0], reason[1])),
         back_off=feeds_in_back_off(db_path),
+        revisits={
+            key.removeprefix("newsmon/revisits/"): int(value)
+            for key, value in stats.items()
+            if key.startswith("newsmon/revisits/")
+        },
     )
 
 
@@ -546,3 +555,17 @@ def _serve_command(
             str(value).lower() if isinstance(value, bool) else str(value),
         ]
     return command, metadata_fd
+
+
+def changes(
+    db_path: str | Path, since: str | None = "24h", kinds: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The edits, removals and returns that revisits found since ``since`` (a date, a time or
+    an age: ``24h``, ``7d``; None: all), oldest first; only of ``kinds`` if given
+    (``edited``, ``removed``, ``returned``). See docs/revisions.md."""
+    try:
+        bound = export_rows.parse_since(since)
+    except ValueError as exc:
+        raise NewsmonError(str(exc)) from exc
+    with _existing_db(db_path, read_only=True) as db:
+        return revisit_report.changes(db, bound, tuple(kinds))

@@ -191,6 +191,8 @@ def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> lis
             f"{summary.articles_failed} failed"
         ),
     ]
+    if summary.revisits.get("requested"):
+        lines.append(revisits_line(summary.revisits))
     if summary.reasons:
         top = ", ".join(f"{kind} {status} ×{n}" for kind, status, n in summary.reasons[:4])
         lines.append(f"  failures  {top}")
@@ -201,6 +203,18 @@ def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> lis
         f"and the log {log_file}"
     )
     return lines
+
+
+def revisits_line(revisits: dict[str, int]) -> str:
+    """The summary's line on the re-checks of stored articles."""
+    line = (
+        f"  revisits  {revisits.get('checked', 0)} re-checked "
+        f"({revisits.get('not_modified', 0)} not modified), {revisits.get('edited', 0)} edited, "
+        f"{revisits.get('removed', 0)} removed, {revisits.get('failed', 0)} failed"
+    )
+    if revisits.get("edited") or revisits.get("removed"):
+        line += ": 'newsmon changes' lists them"
+    return line
 
 
 def back_off_line(back_off: api.BackOff) -> str:
@@ -436,6 +450,52 @@ def export(
                 count = api.export(db_path, out, what, since, fmt, with_text)
             partial.replace(target)
     click.echo(f"{count} {what} exported", err=True)
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    help="Changes found since: a date (2026-11-01), a time, or an age (24h, 7d).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["edited", "removed", "returned"]),
+    help="Only changes of this kind. Repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of changes.")
+def changes(db_path: str, since: str, kinds: tuple[str, ...], as_json: bool) -> None:
+    """Articles edited, removed or back again, as the crawl's revisits found them.
+
+    Stored articles are re-checked on a schedule (NEWSMON_REVISIT_AFTER); an edit keeps the
+    earlier version in article_versions, a 404, 410 or redirect to the front page marks the
+    article removed with its text kept (docs/revisions.md).
+
+    \b
+    Example:
+        newsmon changes --since 24h --db data/news.db
+        newsmon changes --since 7d --kind removed --json
+    """
+    with reported():
+        rows = api.changes(db_path, since, kinds)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"No edits or removals found since {since}.", err=True)
+    for row in rows:
+        click.echo(
+            f"{row['detected_at'][:16].replace('T', ' ')}  {row['change']:<8}  {article_line(row)}"
+        )
+        if row["change"] == "edited" and row["previous_title"] not in (None, row["title"]):
+            click.echo(f"{'':>27}headline was: {row['previous_title']}")
+        elif row["change"] == "removed":
+            click.echo(f"{'':>27}{row['detail'] or row['status']}")
+        click.echo(f"{'':>27}{row['url']}")
 
 
 @cli.group()

@@ -80,3 +80,22 @@ class ArticleItem:
     story_of_url: str | None = None  # belongs to the story of this article
     story_index_terms: list[str] = field(default_factory=list)
     story_norm: float | None = None
+    # Validators of the page's response, sent back when it is revisited (pipeline.revisits).
+    etag: str | None = None
+    last_modified: str | None = None
+    revisit: Revisit | None = None  # set when this is a re-check of a stored article
+
+
+@dataclass
+class Revisit:
+    """A stored article due for a re-check, as plain values (``pipeline.revisits.schedule``):
+    what the request needs and what the store writes back after the check."""
+
+    article_id: int
+    url: str
+    feed_url: str
+    entry_title: str | None = None  # the feed's title of the first sighting, for choose_title
+    etag: str | None = None
+    last_modified: str | None = None
+    removed: bool = False  # found removed by an earlier check
+    steps_done: int = 0  # ``articles.revisits`` to store once the check is done

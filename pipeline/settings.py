@@ -53,6 +53,11 @@ NEWSMON_PROGRESS = False  # a progress line on stderr; `newsmon crawl` sets it o
 NEWSMON_FEEDS_TOTAL = 0  # for the progress line
 NEWSMON_LOCK_HELD = False  # set by `newsmon crawl`, which takes the database lock itself
 NEWSMON_LOOPLAG_INTERVAL = 0.05  # seconds between reactor lag probes; 0 switches them off
+# Revisits of stored articles (docs/revisions.md): the ages after first storing at which each
+# article is re-checked for edits and take-downs; "0": every stored article on every run;
+# empty: no revisits. At most NEWSMON_REVISIT_MAX_PER_RUN re-checks per run, newest first.
+NEWSMON_REVISIT_AFTER = ["1h", "6h", "24h", "3d", "7d"]
+NEWSMON_REVISIT_MAX_PER_RUN = 500
 # The crawl process's garbage collection thresholds (gc.set_threshold); empty: Python's own.
 NEWSMON_GC_THRESHOLD = [50_000, 20, 10]
 
@@ -131,6 +136,7 @@ EXTENSIONS = {
     "pipeline.extensions.gcpolicy.GarbageCollectionPolicy": 410,
     "pipeline.extensions.watchlistmatcher.WatchlistMatcher": 450,
     "pipeline.extensions.runlog.RunLog": 500,
+    "pipeline.extensions.revisits.Revisits": 550,
     "pipeline.extensions.progress.Progress": 600,
 }
 

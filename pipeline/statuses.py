@@ -102,3 +102,26 @@ _PASSING_FAILURE = re.compile(
 def may_pass(status: str) -> bool:
     """Whether a failed article's status is worth another fetch on a later run."""
     return _PASSING_FAILURE.match(status) is not None
+
+
+# Revisits of stored articles (``pipeline.revisits``) -----------------------------------------
+# ``articles.removed_status``: the answer that said a page was taken down, a 404 or a 410
+# (``fetch_failed:404``, ``fetch_failed:410``), or this: a redirect to the site's front page or
+# to a section page above the article's own.
+REDIRECTED_TO_SECTION = "redirected_to_section"
+REMOVAL_HTTP_STATUSES = frozenset({404, 410})
+# ``article_changes.kind``
+CHANGE_EDITED = "edited"  # the text or headline changed in substance: a new version
+CHANGE_REMOVED = "removed"  # taken down (see ``articles.removed_status``)
+CHANGE_RETURNED = "returned"  # answered again with its page after it was found removed
+
+
+_REMOVALS = frozenset(
+    {REDIRECTED_TO_SECTION, *(fetch_failed(code) for code in REMOVAL_HTTP_STATUSES)}
+)
+
+
+def is_removal(status: str) -> bool:
+    """Whether a revisit's answer says the page was taken down (a 404, a 410, or a redirect to
+    the site's front or a section page). Time-outs, 5xx and refused connections never do."""
+    return status in _REMOVALS

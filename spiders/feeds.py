@@ -244,6 +244,8 @@ class FeedSpider(Spider):
             http_status=response.status,
             fetched_at=iso_utc(time.time()),
             requested_urls=[normalize_url(entry.link or response.url)],
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
         )
         if not isinstance(response, TextResponse) or not _is_html(response):
             item.status = statuses.NOT_HTML

@@ -6,7 +6,8 @@ Template variables for the pages that ``pipeline.datasette.hooks`` passes on
 - the home page: the biggest stories of the last week of news, then older ones (headline, outlets, languages, first and last seen)
   and the watchlists with their matches not seen yet;
 - an article's page: its headline, source, date and language, the other articles of its story,
-  its near-copies and the feeds it was seen in;
+  its near-copies, the feeds it was seen in, and its earlier versions with what each edit
+  changed, word by word (and whether it was found taken down);
 - a saved query's page: a notice when its input cannot be used as given (a query that does not
   parse, a watchlist that does not exist), instead of a silent "0 results".
 
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pipeline.exceptions import QueryError
+from pipeline.revisits.changes import diff_html
 from pipeline.search.query_language import parse
 
 FRONT_STORIES = 12
@@ -44,6 +46,9 @@ DATE_COLUMNS = frozenset(
         "next_due_at",
         "added_at",
         "removed_at",
+        "last_checked_at",
+        "replaced_at",
+        "detected_at",
     }
 )
 
@@ -70,6 +75,10 @@ order by a.published limit 50
 COPIES_SQL = """
 select d.id, d.title, d.site_name, d.url, d.duplicate_similarity as similarity
 from articles d where d.duplicate_of = :id order by d.first_seen_at limit 50
+"""
+VERSIONS_SQL = """
+select version, title, text, fetched_at, replaced_at
+from article_versions where article_id = :id order by version
 """
 SIGHTINGS_SQL = """
 select coalesce(f.title, f.url) as feed, e.link, e.first_seen_at
@@ -134,11 +143,34 @@ async def article_page(datasette: Any, database: str, article: Any) -> dict[str,
         story = [dict(row) for row in (await db.execute(STORY_ARTICLES_SQL, params)).rows]
     copies = (await db.execute(COPIES_SQL, {"id": article["id"]})).rows
     sightings = (await db.execute(SIGHTINGS_SQL, {"id": article["id"]})).rows
+    versions = []
+    if "version" in article and (article["version"] or 1) > 1:
+        rows = (await db.execute(VERSIONS_SQL, {"id": article["id"]})).rows
+        versions = versions_with_diffs([dict(row) for row in rows], article)
     return {
         "story": story,
         "copies": [dict(row) for row in copies],
         "sightings": [dict(row) for row in sightings],
+        "versions": versions,
     }
+
+
+def versions_with_diffs(
+    versions: list[dict[str, Any]], article: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """An article's earlier versions, latest first, each with the word-level difference to the
+    version after it (as escaped HTML: ``pipeline.revisits.changes.diff_html``)."""
+    latest = {key: article[key] for key in ("version", "title", "text", "fetched_at")}
+    for version, after in zip(versions, [*versions[1:], latest], strict=True):
+        version["next_version"] = after["version"]
+        version["next_fetched_at"] = after["fetched_at"]
+        version["title_diff"] = (
+            diff_html(version["title"], after["title"])
+            if version["title"] != after["title"]
+            else None
+        )
+        version["text_diff"] = diff_html(version["text"], after["text"])
+    return versions[::-1]
 
 
 async def query_notice(datasette: Any, database: str, query: str, request: Any) -> str | None:

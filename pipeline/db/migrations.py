@@ -328,3 +328,61 @@ def add_article_credits_and_modified(db: Database) -> None:
 def add_watchlist_source(db: Database) -> None:
     """The file each watchlist comes from: syncing one file retires only its own watchlists."""
     db.table("watchlists").add_column("source", str)
+
+
+@migrations()
+def add_revisits_and_versions(db: Database) -> None:
+    """Revisits of stored articles: the validators of each page's last fetch, how many steps of
+    the revisit schedule are done, when it was last checked, when it was found removed (and the
+    answer that said so); ``article_versions``, the earlier versions of edited articles;
+    ``article_changes``, one row per edit, removal or return found; their counts per run."""
+    for column, kind in [
+        ("etag", "TEXT"),
+        ("last_modified", "TEXT"),
+        ("revisits", "INTEGER NOT NULL DEFAULT 0"),
+        ("last_checked_at", "TEXT"),
+        ("version", "INTEGER NOT NULL DEFAULT 1"),
+        ("removed_at", "TEXT"),
+        ("removed_status", "TEXT"),
+    ]:
+        db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+    db.execute("CREATE INDEX idx_articles_revisits ON articles (revisits, first_seen_at)")
+    db.execute("CREATE INDEX idx_articles_removed_at ON articles (removed_at)")
+    db.execute(
+        """
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            version INTEGER NOT NULL,
+            title TEXT,
+            text TEXT,
+            fetched_at TEXT,
+            replaced_at TEXT NOT NULL,
+            headline_changed INTEGER NOT NULL DEFAULT 0,
+            text_changed INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX idx_article_versions_article_version "
+        "ON article_versions (article_id, version)"
+    )
+    db.execute(
+        """
+        CREATE TABLE article_changes (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            kind TEXT NOT NULL,
+            version INTEGER,
+            status TEXT,
+            detail TEXT,
+            detected_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_article_changes_detected_at ON article_changes (detected_at)")
+    db.execute("CREATE INDEX idx_article_changes_article_id ON article_changes (article_id)")
+    runs = db.table("crawl_runs")
+    for column in ("revisits", "revisits_not_modified", "articles_edited", "articles_removed",
+                   "articles_returned"):  # fmt: skip
+        runs.add_column(column, int)

@@ -38,6 +38,7 @@ REASON_PREFIXES = (
     "newsmon/articles/status/",
     "newsmon/refused/",
     "newsmon/dedup/",
+    "newsmon/revisits/",
 )
 
 
@@ -141,6 +142,11 @@ def run_summary(stats: dict[str, Any], reason: str) -> dict[str, Any]:
         "articles_same": count("newsmon/dedup/same_text") + count("newsmon/dedup/same_canonical"),
         "articles_near_duplicate": count("newsmon/dedup/near_duplicate"),
         "stories_new": count("newsmon/stories/created"),
+        "revisits": count("newsmon/revisits/checked"),
+        "revisits_not_modified": count("newsmon/revisits/not_modified"),
+        "articles_edited": count("newsmon/revisits/edited"),
+        "articles_removed": count("newsmon/revisits/removed"),
+        "articles_returned": count("newsmon/revisits/returned"),
         "errors": errors,
         "reasons": json.dumps(reasons),
         "stats": json.dumps(stats, default=str, sort_keys=True),

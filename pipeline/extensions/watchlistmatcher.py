@@ -7,7 +7,9 @@ articles, and runs the user's command with the crawl's new matches when the spid
 Settings: ``NEWSMON_DB_PATH``; ``NEWSMON_WATCHLISTS`` (default: ``watchlists.toml`` beside the
 database; an empty value switches matching off); ``NEWSMON_ON_MATCHES``, a command run once the
 crawl is over if it found new matches, with them as a JSON list on its standard input (for a
-webhook or an e-mail: ``curl -d @- URL``, ``mail -s news me@example.org``).
+webhook or an e-mail: ``curl -d @- URL``, ``mail -s news me@example.org``). Watchlists with
+``changes = true`` add to that list the run's edits and removals of articles they matched
+(objects with a ``change`` key: ``edited``, ``removed``, ``returned``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from scrapy.exceptions import NotConfigured
 from pipeline.db.connection import open_db
 from pipeline.exceptions import WatchlistError
 from pipeline.pipelines.store import batch_stored
+from pipeline.revisits import report as revisit_report
 from pipeline.search import watchlists
 
 if TYPE_CHECKING:
@@ -57,6 +60,7 @@ class WatchlistMatcher:
         self.watchlists: list[watchlists.Watchlist] = []
         self._db: Database | None = None
         self._first_new_match = 0
+        self._first_new_change = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -76,6 +80,7 @@ class WatchlistMatcher:
     def spider_opened(self) -> None:
         self._db = open_db(self.db_path)
         self._first_new_match = watchlists.last_match_id(self._db)
+        self._first_new_change = revisit_report.last_change_id(self._db)
         if self.path.exists():
             try:
                 backfilled = watchlists.sync(
@@ -110,7 +115,10 @@ class WatchlistMatcher:
         try:
             self.batch_stored(max_chunks=None)
             if self.on_matches:
-                self.run_hook(watchlists.matches_after(self._db, self._first_new_match))
+                self.run_hook(
+                    watchlists.matches_after(self._db, self._first_new_match)
+                    + revisit_report.watchlist_alerts(self._db, self._first_new_change)
+                )
         finally:
             self._db.close()
             self._db = None

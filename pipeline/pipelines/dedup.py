@@ -138,8 +138,18 @@ class DedupPipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem) and item.status == statuses.OK and item.fingerprints:
-            self.classify(item, item.fingerprints)
+            if item.revisit is not None:  # a stored article re-checked: never its own copy
+                self.refile(item, item.fingerprints)
+            else:
+                self.classify(item, item.fingerprints)
         return item
+
+    def refile(self, item: ArticleItem, fp: Fingerprints) -> None:
+        """The story index terms and norm of a stored article's new text (a revisit): if it
+        was edited, the store files it anew under them (``DedupTables.refile_text``)."""
+        idf, _ = self._idf(fp.story_terms)
+        item.story_index_terms = index_terms(fp.story_terms, idf)
+        item.story_norm = math.sqrt(sum(idf[t] ** 2 for t in set(fp.story_terms)))
 
     def classify(self, item: ArticleItem, fp: Fingerprints) -> None:
         item.canonical_url = sane_canonical(item.canonical_url, item.url)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pipeline.text.fingerprints import fingerprint
+
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
@@ -107,3 +109,58 @@ class DedupTables:
         self.stats.inc_value("newsmon/stories/created")
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
+
+    def refile_text(
+        self,
+        article_id: int,
+        item: ArticleItem,
+        fp: Fingerprints,
+        old_story_terms: str | None,
+        duplicate_of: int | None,
+    ) -> dict[str, Any]:
+        """Refile an article whose text changed (a revisit found an edit): its LSH buckets,
+        term frequencies and story index rows follow the new text; it stays in its story.
+        Returns its new dedup columns, for the caller's update of the row."""
+        old_terms = set((old_story_terms or "").split())
+        if duplicate_of is None:
+            old = self.db.execute(
+                "SELECT title, text FROM article_versions WHERE article_id = ? "
+                "ORDER BY version DESC LIMIT 1",
+                (article_id,),
+            ).fetchone()
+            if old is not None and old[1]:
+                self.db.conn.executemany(
+                    "DELETE FROM near_dup_buckets WHERE bucket = ? AND article_id = ?",
+                    [(bucket, article_id) for bucket in fingerprint(old[0], old[1]).buckets],
+                )
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
+                [(bucket, article_id) for bucket in fp.buckets],
+            )
+            new_terms = set(fp.story_terms)
+            self.db.conn.executemany(
+                "UPDATE term_df SET df = max(df - 1, 0) WHERE term = ?",
+                [(term,) for term in old_terms - new_terms],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO term_df (term, df) VALUES (?, 1) "
+                "ON CONFLICT(term) DO UPDATE SET df = df + 1",
+                [(term,) for term in new_terms - old_terms],
+            )
+            self.db.conn.executemany(
+                "DELETE FROM story_index WHERE term = ? AND article_id = ?",
+                [(term, article_id) for term in old_terms],
+            )
+            published = self.db.execute(
+                "SELECT coalesce(published, first_seen_at) FROM articles WHERE id = ?",
+                (article_id,),
+            ).fetchone()[0]
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO story_index (term, published, article_id) VALUES (?, ?, ?)",
+                [(term, published, article_id) for term in item.story_index_terms],
+            )
+        return {
+            "text_hash": fp.text_hash,
+            "story_terms": " ".join(fp.story_terms),
+            "story_norm": item.story_norm,
+        }

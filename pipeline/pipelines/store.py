@@ -9,6 +9,8 @@ one transaction, in which the other owners write their part: the feed schedule
 (``FeedSchedule``), dedup (``DedupTables``), the search indexes (``index_new_article``,
 ``index_article``) and the watchlists' queue (``queue_for_matching``). After each committed
 batch it sends the ``batch_stored`` signal, on which ``WatchlistMatcher`` matches the batch.
+The re-check of a stored article (an item with a ``revisit``) adds no row or sighting: it goes
+to ``RevisionWriter`` (``pipeline.revisits.store``), in the same transaction.
 
 Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_BATCH_SIZE``, ``NEWSMON_BATCH_SECONDS``,
 ``NEWSMON_FEED_MIN_INTERVAL``, ``NEWSMON_FEED_BACKOFF_BASE``, ``NEWSMON_FEED_BACKOFF_MAX``.
@@ -32,6 +34,7 @@ from pipeline.items import ArticleItem, FeedItem
 from pipeline.parsing.bylines import people_and_credits
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.pipelines.dedup_tables import DedupTables
+from pipeline.revisits.store import RevisionWriter
 from pipeline.search.index import index_article, index_new_article
 from pipeline.search.watchlists import queue_for_matching
 
@@ -109,6 +112,7 @@ class SQLitePipeline:
     def open_spider(self) -> None:
         self._db = open_db(self.db_path)
         self._dedup = DedupTables(self._db, self.stats, self._find_article)
+        self.revisions = RevisionWriter(self._db, self.stats, self._dedup)
         with self.db.atomic():
             self.schedule.forget_unconfirmed(self.db)
 
@@ -222,6 +226,9 @@ class SQLitePipeline:
         self.stats.inc_value(f"newsmon/feeds/status/{item.status}")
 
     def _write_article(self, item: ArticleItem) -> None:
+        if item.revisit is not None:  # a re-check of a stored article: no new row or sighting
+            self.revisions.write(item)
+            return
         feed_id = self._feed_id(item.entry.feed_url)
         if item.status == statuses.SEEN or item.same_as_url:
             article_id = self._find_article(item.same_as_url or item.url)
@@ -280,6 +287,8 @@ class SQLitePipeline:
             "error": item.error,
             "http_status": item.http_status,
             "fetched_at": item.fetched_at,
+            "etag": item.etag,
+            "last_modified": item.last_modified,
         }
         fp = item.fingerprints if existing is None or existing[2] is None else None
         published = item.published or entry.published or iso_utc(time.time())

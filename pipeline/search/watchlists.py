@@ -7,6 +7,8 @@
     languages = ["en", "ru"]          # optional: article languages (ISO 639-1)
     feeds = ["https://example.org/feed.xml"]   # optional: feed URLs or titles
     sites = ["example.org"]           # optional: article hosts (subdomains included)
+    changes = true                    # optional: also alert when a matched article is edited
+                                      # or removed (NEWSMON_ON_MATCHES, docs/revisions.md)
 
 The query language is ``pipeline.search.query_language``'s. A watchlist that is new or whose
 definition changed is run over every article already stored (backfill); after that, each crawl
@@ -44,10 +46,14 @@ class Watchlist:
     languages: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
+    changes: bool = False  # also alert when a matched article is edited or removed
 
     @property
     def definition(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        fields = asdict(self)
+        if not self.changes:  # definitions stored before the option stay the same
+            del fields["changes"]
+        return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
     def admits(self, url: str, feeds: Iterable[str]) -> bool:
         """Whether an article from ``url``, seen in ``feeds`` (URLs and titles), is in scope."""
@@ -86,7 +92,7 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
     where = f"watchlists file {path}, [watchlists.{name}]"
     if not isinstance(table, dict):
         raise WatchlistError(f"{where}: expected a table with query = '...'")
-    unknown = set(table) - {"query", "languages", "feeds", "sites"}
+    unknown = set(table) - {"query", "languages", "feeds", "sites", "changes"}
     if unknown:
         raise WatchlistError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     query = table.get("query")
@@ -104,7 +110,12 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise WatchlistError(f"{where}: {key} must be a list of strings")
         lists[key] = tuple(v.strip().lower() if key != "feeds" else v.strip() for v in value)
-    return Watchlist(name, query.strip(), lists["languages"], lists["feeds"], lists["sites"])
+    changes = table.get("changes", False)
+    if not isinstance(changes, bool):
+        raise WatchlistError(f"{where}: changes must be true or false")
+    return Watchlist(
+        name, query.strip(), lists["languages"], lists["feeds"], lists["sites"], changes
+    )
 
 
 def sync(
@@ -170,8 +181,11 @@ def stored(db: Database) -> list[Watchlist]:
     watchlists = []
     for row in rows:
         fields = json.loads(row["definition"])  # Watchlist.definition: its fields, lists as JSON
-        lists = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
-        watchlists.append(Watchlist(fields["name"], fields["query"], *lists))
+        languages, feeds, sites = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
+        changes = bool(fields.get("changes", False))
+        watchlists.append(
+            Watchlist(fields["name"], fields["query"], languages, feeds, sites, changes)
+        )
     return watchlists
 
 

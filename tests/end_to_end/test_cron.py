@@ -209,7 +209,12 @@ def test_sigterm_stops_cleanly_and_records_an_interrupted_run(
     feeds.write_text(server.url("feeds/world.rss") + "\n" + slow + "\n")
     db = tmp_path / "news.db"
     process = start_crawl(feeds, db)
-    time.sleep(4)
+    # Once the run is open (Scrapy's signal handlers are in place), however long start-up took
+    # on a busy machine; then the feed is read and the slow page waited for.
+    deadline = time.monotonic() + 120
+    while last_run_id(db) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode != 0

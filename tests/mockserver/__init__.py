@@ -6,7 +6,10 @@ response ``{{base}}`` is replaced by that URL and ``{{NAME}}`` by each ``--set``
 ``X.headers`` beside ``X`` holds a JSON object of response headers (and optionally ``status``).
 Besides files there are fault routes: ``/status/CODE`` (``?retry_after=S``),
 ``/redirect?to=URL``, ``/slow?seconds=N``, ``/flaky`` (500 once, then a page), and the hostile
-ones in ``FAULTS``. Every request is appended to the ``--log`` file, if given, as one JSON line.
+ones in ``FAULTS``. Every request is appended to the ``--log`` file, if given, as one JSON line
+(with its ``If-None-Match`` and ``If-Modified-Since`` headers, if sent). Files are read on every
+request: a test edits, removes or re-statuses (``.headers``) pages of a root it wrote itself
+between crawls, as a site whose articles are edited and taken down.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
-        self.server.record(self.path, self.headers.get("User-Agent", ""))
+        self.server.record(self.path, self.headers.get("User-Agent", ""), self.conditions())
         path = parts.path
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
@@ -102,6 +105,11 @@ class SiteHandler(BaseHTTPRequestHandler):
         else:
             self.serve_file(path)
 
+    def conditions(self) -> dict[str, str]:
+        """The request's conditional headers, for the log."""
+        names = {"If-None-Match": "if_none_match", "If-Modified-Since": "if_modified_since"}
+        return {key: self.headers[name] for name, key in names.items() if self.headers.get(name)}
+
     def serve_file(self, path: str) -> None:
         root = self.server.root
         target = (root / path.lstrip("/")).resolve()
@@ -120,7 +128,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         if headers.pop("validators", True):
             etag = '"' + hashlib.sha1(body).hexdigest() + '"'
             headers.update({"ETag": etag, "Last-Modified": "Sun, 25 Sep 2022 12:00:00 GMT"})
-            if self.headers.get("If-None-Match") == etag:
+            if self.headers.get("If-None-Match") == etag and status == 200:
                 self.respond(304, b"", None, headers)
                 return
         content_type = headers.pop("Content-Type", None)
@@ -347,11 +355,12 @@ class SiteServer(ThreadingHTTPServer):
             self._seen.add(path)
             return first
 
-    def record(self, path: str, user_agent: str) -> None:
+    def record(self, path: str, user_agent: str, conditions: dict[str, str] | None = None) -> None:
         if self.log is None:
             return
         with self._lock, self.log.open("a", encoding="utf-8") as out:
             record = {"path": path, "user_agent": user_agent, "time": time.time()}
+            record.update(conditions or {})
             out.write(json.dumps(record) + "\n")
 
 

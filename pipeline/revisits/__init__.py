@@ -1,0 +1,1 @@
+"""Revisits of stored articles: edits kept as versions, take-downs flagged (docs/revisions.md)."""

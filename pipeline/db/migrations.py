@@ -328,3 +328,12 @@ def add_article_credits_and_modified(db: Database) -> None:
 def add_watchlist_source(db: Database) -> None:
     """The file each watchlist comes from: syncing one file retires only its own watchlists."""
     db.table("watchlists").add_column("source", str)
+
+
+@migrations()
+def add_feed_kind(db: Database) -> None:
+    """``feeds.kind``: what the feed URL serves, ``feed`` (RSS, Atom, JSON Feed), ``sitemap``
+    (a news or plain sitemap) or ``telegram`` (a channel's preview page). Every feed listed
+    before is a feed."""
+    db.execute("ALTER TABLE feeds ADD COLUMN kind TEXT")
+    db.execute("UPDATE feeds SET kind = 'feed'")

@@ -16,6 +16,7 @@ class FeedSource:
     url: str
     title: str | None = None
     category: str | None = None
+    kind: str | None = None  # feed, sitemap or telegram, when known (pipeline.parsing.sources)
 
 
 def load_feed_list(path: str | Path) -> list[FeedSource]:

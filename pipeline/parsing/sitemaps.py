@@ -101,45 +101,60 @@ def iter_sitemap(
         load_dtd=False,
         huge_tree=False,
     )
-    root_seen = False
-    count = 0
+    state = {"root_seen": False, "count": 0}
+
+    def parsed_records() -> Iterator[SitemapRecord]:
+        for event, element in parser.read_events():
+            name = etree.QName(element).localname if isinstance(element.tag, str) else ""
+            if event == "start":
+                if not state["root_seen"]:
+                    state["root_seen"] = True
+                    if name not in ("urlset", "sitemapindex"):
+                        raise FeedParseError(
+                            statuses.NOT_A_FEED, f"{url}: <{name}> is not a sitemap"
+                        )
+                continue
+            if name not in ("url", "sitemap"):
+                continue
+            record = _record(element, name, url)
+            element.clear()
+            parent = element.getparent()
+            if parent is not None:  # drop what was read: memory stays flat
+                while element.getprevious() is not None:
+                    del parent[0]
+            if record is not None:
+                yield record
+
+    def counted(records: Iterator[SitemapRecord]) -> Iterator[SitemapRecord | str]:
+        for record in records:
+            state["count"] += 1
+            if state["count"] > max_urls:
+                yield f"more than {max_urls} URLs, only the first {max_urls} read"
+                return
+            yield record
+
     try:
         for piece in _inflated(body, max_bytes):
             if isinstance(piece, str):
                 yield piece
                 return
             parser.feed(piece)
-            for event, element in parser.read_events():
-                name = etree.QName(element).localname if isinstance(element.tag, str) else ""
-                if event == "start":
-                    if not root_seen:
-                        root_seen = True
-                        if name not in ("urlset", "sitemapindex"):
-                            raise FeedParseError(
-                                statuses.NOT_A_FEED, f"{url}: <{name}> is not a sitemap"
-                            )
-                    continue
-                if name not in ("url", "sitemap"):
-                    continue
-                record = _record(element, name, url)
-                element.clear()
-                parent = element.getparent()
-                if parent is not None:  # drop what was read: memory stays flat
-                    while element.getprevious() is not None:
-                        del parent[0]
-                if record is None:
-                    continue
-                count += 1
-                if count > max_urls:
-                    yield f"more than {max_urls} URLs, only the first {max_urls} read"
-                    return
+            for record in counted(parsed_records()):
                 yield record
+                if isinstance(record, str):
+                    return
         parser.close()
+        yield from counted(parsed_records())
     except etree.XMLSyntaxError as exc:
-        if not root_seen:
+        # What was parsed before the error is still there to read.
+        kept = list(counted(parsed_records()))
+        if not state["root_seen"]:
             raise FeedParseError(statuses.PARSE_ERROR, f"{url} is not XML: {exc}") from exc
-        yield f"broken XML after {count} records: {exc}"
-    if not root_seen:
+        yield from kept
+        if not any(isinstance(record, str) for record in kept):
+            yield f"broken XML after {state['count']} records: {exc}"
+        return
+    if not state["root_seen"]:
         raise FeedParseError(statuses.EMPTY, f"empty sitemap at {url}")
 
 

@@ -37,6 +37,7 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _MEDIA = (
     ("tgme_widget_message_photo", "photo"),
     ("tgme_widget_message_video", "video"),
+    ("tgme_widget_message_video_player", "video"),
     ("tgme_widget_message_roundvideo", "video"),
     ("tgme_widget_message_voice", "voice message"),
     ("tgme_widget_message_document", "document"),

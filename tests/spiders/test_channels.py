@@ -144,7 +144,7 @@ def test_a_refused_older_page_keeps_the_posts_read_so_far() -> None:
     reader = spider()
     request = read_first_page(reader)[1]
     response = Response(request.url, status=429, headers={"Retry-After": "120"}, request=request)
-    failure = Failure(HttpError(response))
+    failure = Failure(HttpError(response))  # type: ignore[no-untyped-call]
     failure.request = request  # type: ignore[attr-defined]
     posts = [o for o in reader.channel_page_failed(failure) if isinstance(o, ArticleItem)]
     assert [post.url.rsplit("/", 1)[1] for post in posts] == [str(n) for n in range(101, 111)]

@@ -32,6 +32,8 @@ class Outlet:
     log: Path
     db: Path
     requests: dict[str, list[str]] = field(default_factory=dict)  # step: paths requested
+    articles_after_first: set[str] = field(default_factory=set)
+    backfill_output: str = ""
 
     def run(self, step: str, *args: str) -> str:
         self.log.write_text("")
@@ -58,13 +60,13 @@ def outlet(tmp_path_factory: pytest.TempPathFactory, canary: Canary) -> Iterator
         feeds = root.parent / "feeds.txt"
         feeds.write_text(f"{server.url('news-sitemap.xml')}\n{server.url(f's/{CHANNEL}')}\n")
         state.run("crawl", "crawl", "--feeds", str(feeds))
-        state.articles_after_first = state.rows("select url from articles")  # type: ignore[attr-defined]
+        state.articles_after_first = {row["url"] for row in state.rows("select url from articles")}
         for page in (root / "channel-update").iterdir():  # two new posts
             shutil.copy(page, root / "s" / page.name)
         state.run("second crawl", "crawl", "--feeds", str(feeds))
         site = server.url("")
         october = ["backfill", "--site", site, "--since", "2026-10-01", "--until", "2026-10-31"]
-        state.backfill_output = state.run("backfill", *october)  # type: ignore[attr-defined]
+        state.backfill_output = state.run("backfill", *october)
         state.run("second backfill", *october)
         yield state
 
@@ -132,7 +134,7 @@ def test_the_pages_posts_link_to_are_stored_as_sightings_of_the_posts(outlet: Ou
 
 
 def test_after_two_new_posts_the_next_crawl_stores_exactly_those(outlet: Outlet) -> None:
-    before = {row["url"] for row in outlet.articles_after_first}  # type: ignore[attr-defined]
+    before = outlet.articles_after_first
     crawled = outlet.rows("select url from articles where url not like '%/news/o%'")
     new = {row["url"] for row in crawled} - before
     assert new == {
@@ -167,7 +169,7 @@ def test_a_backfill_of_october_stores_octobers_pages_and_none_of_september(
     assert "/sitemaps/pages-2026.xml.gz" in requested  # gzipped
     assert "/sitemaps/2026-09.xml" not in requested  # changed last before October
     assert not [hit for hit in canary.hits() if "elsewhere" in hit]  # off the site's host
-    assert "4 new" in outlet.backfill_output  # type: ignore[attr-defined]
+    assert "4 new" in outlet.backfill_output
     runs = outlet.rows("select status, articles_new from crawl_runs order by id")
     assert [run["status"] for run in runs] == ["ok"] * 4
     assert runs[2]["articles_new"] == 4

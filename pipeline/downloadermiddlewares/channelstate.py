@@ -7,16 +7,22 @@ stored (``spiders/channels.py``): this middleware looks it up, from the channel'
 spider knows no schema. Only stored posts count: after a killed run, the next read goes back to
 the last post that was stored.
 
+A feed on Telegram's own hosts is not retried at once when it fails (``dont_retry``): t.me
+answers 429 with a ``Retry-After`` when asked too often, and the feed's back-off
+(``FeedSchedule``) then waits at least that long, where Scrapy's retries would ask again now.
+
 Settings: ``NEWSMON_DB_PATH``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy import signals
 
 from pipeline.db.connection import LazyReader
+from pipeline.parsing.telegram import TELEGRAM_HOSTS
 
 if TYPE_CHECKING:
     from typing import Self
@@ -44,8 +50,9 @@ class ChannelStateMiddleware:
     def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "feed" or "newsmon_newest_post" in request.meta:
             return
-        newest = self.newest_post(request.url)
-        request.meta["newsmon_newest_post"] = newest
+        request.meta["newsmon_newest_post"] = self.newest_post(request.url)
+        if (urlsplit(request.url).hostname or "").lower() in TELEGRAM_HOSTS:
+            request.meta.setdefault("dont_retry", True)
 
     def newest_post(self, url: str) -> int | None:
         """The ID of the channel's newest stored post; None if it is not a channel read before."""

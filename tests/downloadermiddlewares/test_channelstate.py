@@ -72,3 +72,12 @@ def test_a_channel_never_read_and_a_feed_have_none(
 def test_only_feed_requests_are_looked_up(middleware: ChannelStateMiddleware) -> None:
     assert newest(middleware, kind="article") == "unset"
     assert newest(middleware, kind="channel_page") == "unset"
+
+
+def test_a_feed_on_telegram_is_not_retried_at_once(middleware: ChannelStateMiddleware) -> None:
+    on_telegram = Request(CHANNEL, meta={"newsmon_kind": "feed"})
+    middleware.process_request(on_telegram)
+    assert on_telegram.meta["dont_retry"] is True
+    elsewhere = Request("https://news.test/rss", meta={"newsmon_kind": "feed"})
+    middleware.process_request(elsewhere)
+    assert "dont_retry" not in elsewhere.meta

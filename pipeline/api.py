@@ -10,7 +10,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formatdate
@@ -122,20 +122,13 @@ def crawl(
 
 
 def run_spider(
-    db_path: str | Path,
-    settings: Settings,
-    spider: str,
-    prepare: Callable[[Database], None] | None = None,
-    **spider_args: Any,
+    db_path: str | Path, settings: Settings, spider: str, **spider_args: Any
 ) -> CrawlResult:
     """Run a spider (``feeds``, ``backfill``) into the database under its lock, and return how
-    the run ended; ``prepare`` is given the database, under the lock, before the run starts."""
+    the run ended."""
     with DatabaseLock(db_path):  # CrawlLocked if another crawl has it
         with open_db(db_path) as db:  # create and migrate, or fail with a clear reason
             ensure_writable(db, db_path)
-            if prepare is not None:
-                with db.atomic():
-                    prepare(db)
         settings.set("NEWSMON_LOCK_HELD", True, priority="cmdline")
         map_large_buffers_apart()
         process = CrawlerProcess(settings)
@@ -432,20 +425,10 @@ def backfill(
         raise NewsmonError(str(exc)) from exc
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
-
-    def list_site(db: Database) -> None:
-        now = iso_utc(time.time())
-        db.execute(
-            "INSERT INTO feeds (url, title, site_url, kind, added_at, removed_at) "
-            "VALUES (?, ?, ?, 'sitemap', ?, ?) ON CONFLICT(url) DO NOTHING",
-            (root, f"{parts.hostname} (sitemaps)", root, now, now),
-        )
-
     return run_spider(
         db_path,
         settings,
         "backfill",
-        prepare=list_site,
         site=root,
         since=first,
         until=last,

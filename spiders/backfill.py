@@ -11,7 +11,8 @@ falls in the range, as the feed spider requests a feed entry's page.
 Sitemaps are read as streams in the worker pool (``pipeline.parsing.sitemaps.read_sitemap``),
 with their size and URL count bounded; a child sitemap whose ``lastmod`` is before the range is
 not read; a sitemap on another host is read only if robots.txt names it. The pages are stored
-as entries of ``feed_url`` (``pipeline.api.backfill`` lists it, out of the crawl's feed list).
+as entries of ``feed_url`` (``pipeline.extensions.backfillsource`` lists it, out of the crawl's
+feed list).
 
 Settings: ``NEWSMON_SITEMAP_MAX_FILES``, ``NEWSMON_SITEMAP_MAX_BYTES``,
 ``NEWSMON_SITEMAP_MAX_URLS``, ``NEWSMON_SITEMAP_MAX_DEPTH``, and the feed spider's. Stats:
@@ -60,6 +61,7 @@ class BackfillSpider(FeedSpider):
             **project_settings.EXTENSIONS,
             "pipeline.extensions.progress.Progress": None,
             "pipeline.extensions.backfillprogress.BackfillProgress": 600,
+            "pipeline.extensions.backfillsource.BackfillSource": 10,
         }
     }
 

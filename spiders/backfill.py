@@ -22,7 +22,6 @@ Settings: ``NEWSMON_SITEMAP_MAX_FILES``, ``NEWSMON_SITEMAP_MAX_BYTES``,
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -32,7 +31,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from pipeline import settings as project_settings
-from pipeline.exceptions import CallTimeout, FeedParseError, WorkerError
+from pipeline.exceptions import FeedParseError
 from pipeline.items import ArticleItem
 from pipeline.net.failures import describe, error_of, failure_status
 from pipeline.parsing.sitemaps import (
@@ -202,19 +201,7 @@ class BackfillSpider(FeedSpider):
 
     async def read_off_reactor(self, response: Response) -> SitemapRead:
         args = (response.body, response.url, self.since, self.until, self.max_bytes, self.max_urls)
-        if self.parser is None:
-            result = await asyncio.to_thread(read_sitemap, *args)
-        else:
-            try:
-                result = await self.parser.run(
-                    "read_sitemap", *args, timeout=self.parse_timeout, urgent=True
-                )
-            except CallTimeout as exc:
-                raise FeedParseError("parse_timeout", f"{response.url}: {exc}") from exc
-            except WorkerError as exc:
-                raise FeedParseError("parse_error", f"{response.url}: {exc}") from exc
-        if isinstance(result, FeedParseError):
-            raise result
+        result = await self.off_reactor("read_sitemap", read_sitemap, response.url, *args)
         assert isinstance(result, SitemapRead)
         return result
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy import Request, Spider
@@ -32,7 +32,7 @@ from pipeline.net.failures import describe, error_of, failure_status, retry_afte
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
 from pipeline.parsing.feed_entries import ParsedFeed, iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
-from pipeline.parsing.sources import parse_source, source_kind
+from pipeline.parsing.sources import parse_source, parse_source_or_error, source_kind
 from pipeline.parsing.telegram import ParsedChannel
 from pipeline.workers.pool import WorkerPool, crawl_workers
 from spiders.channels import ChannelReading
@@ -185,29 +185,29 @@ class FeedSpider(ChannelReading, Spider):
                 yield output
 
     async def parse_off_reactor(self, response: Response) -> ParsedFeed:
+        args = (response.body, response.url, response_headers(response), self.max_entries)
+        result = await self.off_reactor("parse_feed", parse_source_or_error, response.url, *args)
+        assert isinstance(result, ParsedFeed)
+        return result
+
+    async def off_reactor(
+        self, task: str, in_thread: Callable[..., Any], url: str, *args: Any
+    ) -> Any:
+        """The workers' ``task`` on ``args`` (``in_thread`` without workers), raising the
+        FeedParseError it returns, or one for a worker that overran or failed."""
         if self.parser is None:
-            return await asyncio.to_thread(parse_feed_response, response, self.max_entries)
-        try:
-            result = await self.parser.run(
-                "parse_feed",
-                response.body,
-                response.url,
-                response_headers(response),
-                self.max_entries,
-                timeout=self.parse_timeout,
+            result = await asyncio.to_thread(in_thread, *args)
+        else:
+            try:
                 # Ahead of pages waiting for extraction: a feed's entries are more pages to
                 # download, and a slow one should start early, not at the end of the run.
-                urgent=True,
-            )
-        except CallTimeout as exc:
-            raise FeedParseError(
-                "parse_timeout", f"{response.url}: parsing stopped, {exc}"
-            ) from exc
-        except WorkerError as exc:
-            raise FeedParseError(statuses.PARSE_ERROR, f"{response.url}: {exc}") from exc
+                result = await self.parser.run(task, *args, timeout=self.parse_timeout, urgent=True)
+            except CallTimeout as exc:
+                raise FeedParseError("parse_timeout", f"{url}: parsing stopped, {exc}") from exc
+            except WorkerError as exc:
+                raise FeedParseError(statuses.PARSE_ERROR, f"{url}: {exc}") from exc
         if isinstance(result, FeedParseError):
             raise result
-        assert isinstance(result, ParsedFeed)
         return result
 
     def follow_entry(self, entry: Entry) -> Iterator[Request | ArticleItem]:

@@ -10,14 +10,17 @@ falls in the range, as the feed spider requests a feed entry's page.
 
 Sitemaps are read as streams in the worker pool (``pipeline.parsing.sitemaps.read_sitemap``),
 with their size and URL count bounded; a child sitemap whose ``lastmod`` is before the range is
-not read; a sitemap on another host is read only if robots.txt names it. The pages are stored
+not read; a sitemap on another host is read only if robots.txt names it (``www.`` or not is the
+same host), and a page listed on another host than the site's or such a sitemap's is not
+requested. The pages are stored
 as entries of ``feed_url`` (``pipeline.extensions.backfillsource`` lists it, out of the crawl's
 feed list).
 
 Settings: ``NEWSMON_SITEMAP_MAX_FILES``, ``NEWSMON_SITEMAP_MAX_BYTES``,
 ``NEWSMON_SITEMAP_MAX_URLS``, ``NEWSMON_SITEMAP_MAX_DEPTH``, and the feed spider's. Stats:
 ``newsmon/sitemaps/read``, ``newsmon/sitemaps/failed``, ``newsmon/sitemaps/refused``,
-``newsmon/sitemaps/skipped``, ``newsmon/backfill/in_range``, ``newsmon/backfill/over_limit``.
+``newsmon/sitemaps/skipped``, ``newsmon/backfill/in_range``, ``newsmon/backfill/over_limit``,
+``newsmon/backfill/off_site``.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class BackfillSpider(FeedSpider):
         parts = urlsplit(site)
         self.site = f"{parts.scheme}://{parts.netloc}/"
         self.host = (parts.hostname or "").lower()
+        # The site's hosts (www. or not), and those of the sitemaps robots.txt names.
+        self.hosts = {_bare(self.host)}
         self.since = since
         self.until = until or None
         self.max_pages = int(max_pages or 0)
@@ -123,6 +128,7 @@ class BackfillSpider(FeedSpider):
         text = response.text if isinstance(response, TextResponse) else ""
         named = sitemaps_in_robots(text, response.url) if response.status == 200 else []
         self.named.update(named)
+        self.hosts.update(_bare(urlsplit(url).hostname or "") for url in named)
         if named:
             self.logger.info("Backfill of %s: robots.txt names %d sitemaps", self.site, len(named))
         yield from self.first_sitemaps(named)
@@ -142,8 +148,7 @@ class BackfillSpider(FeedSpider):
         site's host without robots.txt naming it."""
         if url in self.requested_sitemaps:
             return None
-        host = (urlsplit(url).hostname or "").lower()
-        if host != self.host and url not in self.named:
+        if not self.on_site(url) and url not in self.named:
             self._count("newsmon/sitemaps/refused")
             self.logger.warning(
                 "Backfill: sitemap %s is off %s and not in robots.txt", url, self.host
@@ -190,6 +195,9 @@ class BackfillSpider(FeedSpider):
             if request is not None:
                 yield request
         for entry in read.entries:
+            if not self.on_site(entry.link or ""):  # sitemaps list their own site's pages only
+                self._count("newsmon/backfill/off_site")
+                continue
             self._count("newsmon/backfill/in_range")
             if self.max_pages and self.pages >= self.max_pages:
                 self._count("newsmon/backfill/over_limit")
@@ -198,6 +206,11 @@ class BackfillSpider(FeedSpider):
             entry.feed_url = self.feed_url
             for output in self.follow_entry(entry):
                 yield output
+
+    def on_site(self, url: str) -> bool:
+        """Whether ``url`` is on the site (with or without ``www.``) or on the host of a sitemap
+        robots.txt names."""
+        return _bare(urlsplit(url).hostname or "") in self.hosts
 
     async def read_off_reactor(self, response: Response) -> SitemapRead:
         args = (response.body, response.url, self.since, self.until, self.max_bytes, self.max_urls)
@@ -215,3 +228,7 @@ class BackfillSpider(FeedSpider):
         self.logger.warning(
             "Backfill: sitemap %s failed: %s (%s)", request.url, status, describe(error)
         )
+
+
+def _bare(host: str) -> str:
+    return host.lower().removeprefix("www.")

@@ -113,3 +113,21 @@ def test_nesting_and_file_count_are_bounded() -> None:
 def test_a_backfill_needs_a_site_and_a_first_day() -> None:
     with pytest.raises(ValueError, match="needs a site"):
         BackfillSpider(site="", since="2026-10-01")
+
+
+def test_the_site_with_or_without_www_is_one_host_and_other_hosts_pages_are_not_requested() -> None:
+    spider = backfill()
+    assert spider.sitemap_request("http://www.outlet.test/sitemap.xml", 0) is not None
+    body = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>http://www.outlet.test/news/a.html</loc><lastmod>2026-10-02</lastmod></url>"
+        b"<url><loc>http://elsewhere.test/news/b.html</loc><lastmod>2026-10-02</lastmod></url>"
+        b"</urlset>"
+    )
+    request = spider.sitemap_request(f"{BASE}/s.xml", 0)
+    assert request is not None
+    response = Response(request.url, body=body, request=request)
+    output = collect(spider.parse_sitemap_file(response, **request.cb_kwargs))
+    assert [o.url for o in output] == ["http://www.outlet.test/news/a.html"]
+    assert spider.crawler.stats is not None
+    assert spider.crawler.stats.get_value("newsmon/backfill/off_site") == 1

@@ -114,8 +114,13 @@ def parse_channel(body: bytes, url: str, max_entries: int = 500) -> ParsedChanne
             posts.append(post)
     if not posts and not blocks:
         raise FeedParseError(statuses.NOT_A_FEED, f"{url}: no channel posts in the page")
-    posts.sort(key=lambda post: post.number)
-    channel = posts[0].entry.guid.split("/")[0] if posts and posts[0].entry.guid else ""
+    channel = _channel_of(url, posts)
+    # A channel's page shows its own posts only: another channel's are not stored under its
+    # permalinks (a page could claim any channel's).
+    posts = sorted(
+        (post for post in posts if _name_of(post).lower() == channel.lower()),
+        key=lambda post: post.number,
+    )
     title = _text(tree.xpath(f"//*[{_has_class('tgme_channel_info_header_title')}]"))
     title = title or _meta(tree, "og:title") or (f"@{channel}" if channel else None)
     for post in posts:
@@ -136,6 +141,20 @@ def parse_channel(body: bytes, url: str, max_entries: int = 500) -> ParsedChanne
         posts=kept,
         older_page=older_page,
     )
+
+
+def _name_of(post: ChannelPost) -> str:
+    return (post.entry.guid or "").split("/")[0]
+
+
+def _channel_of(url: str, posts: list[ChannelPost]) -> str:
+    """The channel a page is of: the one its Telegram URL names, else the one most of its
+    posts belong to."""
+    channel = channel_feed_url(url) if (urlsplit(url).hostname or "") in TELEGRAM_HOSTS else None
+    if channel:
+        return channel.rsplit("/", 1)[1]
+    names = [_name_of(post) for post in posts]
+    return max(names, key=names.count) if names else ""
 
 
 def _post(block: lxml.html.HtmlElement, page_url: str) -> ChannelPost | None:

@@ -115,3 +115,17 @@ def test_what_a_user_types_for_a_channel_is_its_preview_url(given: str) -> None:
 )
 def test_other_addresses_are_not_channels(given: str) -> None:
     assert channel_feed_url(given) is None
+
+
+def test_a_page_keeps_its_own_channels_posts_only() -> None:
+    body = outlet("s/steppe_news").replace(
+        b'data-post="steppe_news/105"', b'data-post="bbcrussian/105"'
+    )
+    on_telegram = parse_channel(body, "https://t.me/s/steppe_news")
+    assert 105 not in [post.number for post in on_telegram.posts]
+    assert len(on_telegram.posts) == 9
+    elsewhere = parse_channel(body, PAGE)  # the channel most posts are of
+    assert elsewhere.channel == "steppe_news"
+    assert 105 not in [post.number for post in elsewhere.posts]
+    other = parse_channel(outlet("s/steppe_news"), "https://t.me/s/bbcrussian")
+    assert other.posts == [] and other.older_page is None

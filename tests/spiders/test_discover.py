@@ -31,6 +31,7 @@ def test_a_news_sitemap_ranks_before_a_plain_one_and_an_index_leads_to_its_sitem
     assert found == FoundFeed(f"{BASE}/news-sitemap.xml", "Dala Times", SITEMAP_RANK, "sitemap")
     plain = XmlResponse(f"{BASE}/more.xml", body=outlet("sitemaps/more/october-b.xml"))
     [found] = spider.check(plain, SITEMAP_RANK + 1)
+    assert isinstance(found, FoundFeed)
     assert found.rank == PLAIN_SITEMAP_RANK + 1
     index = XmlResponse(f"{BASE}/sitemaps/index.xml", body=outlet("sitemaps/index.xml"))
     children = list(spider.check(index, SITEMAP_RANK + 1))
@@ -45,4 +46,5 @@ def test_a_sitemap_the_page_links_as_its_feed_keeps_the_pages_order() -> None:
     spider = DiscoverSpider(url=f"{BASE}/")
     plain = XmlResponse(f"{BASE}/more.xml", body=outlet("sitemaps/more/october-b.xml"))
     [found] = spider.check(plain, 3)  # <link rel="alternate" type="application/xml">
+    assert isinstance(found, FoundFeed)
     assert (found.rank, found.kind) == (3, "sitemap")

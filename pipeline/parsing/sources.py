@@ -8,10 +8,16 @@ feed spider (the ``parse_feed`` task). ``source_kind`` names the kind of a parse
 
 from __future__ import annotations
 
+from pipeline import statuses
 from pipeline.exceptions import FeedParseError
 from pipeline.parsing.feed_entries import ParsedFeed, parse_feed
 from pipeline.parsing.sitemaps import FORMATS as SITEMAP_FORMATS
-from pipeline.parsing.sitemaps import looks_like_sitemap, parse_sitemap
+from pipeline.parsing.sitemaps import (
+    SITEMAP_INDEX_FORMAT,
+    ParsedSitemap,
+    looks_like_sitemap,
+    parse_sitemap,
+)
 from pipeline.parsing.telegram import TELEGRAM_FORMAT, looks_like_channel, parse_channel
 
 FEED = "feed"
@@ -34,12 +40,19 @@ def parse_source(
 def parse_source_or_error(
     body: bytes, url: str, headers: dict[str, str], max_entries: int
 ) -> ParsedFeed | FeedParseError:
-    """``parse_source`` for a worker process: the error is returned, not raised, to keep its
-    reason."""
+    """``parse_source`` for the feed spider, in a worker process: the error is returned, not
+    raised, to keep its reason. A sitemap index is not a feed: it lists sitemaps, not pages."""
     try:
-        return parse_source(body, url, headers, max_entries=max_entries)
+        parsed = parse_source(body, url, headers, max_entries=max_entries)
     except FeedParseError as exc:
         return exc
+    if isinstance(parsed, ParsedSitemap) and parsed.format == SITEMAP_INDEX_FORMAT:
+        return FeedParseError(
+            statuses.NOT_A_FEED,
+            f"{url} is a sitemap index of {len(parsed.sitemaps)} sitemaps: add one of them as a "
+            "feed, or run 'newsmon backfill' on the site",
+        )
+    return parsed
 
 
 def source_kind(format: str) -> str:

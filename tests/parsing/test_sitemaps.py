@@ -190,3 +190,12 @@ def test_robots_txt_sitemap_lines() -> None:
         f"{BASE}/sitemaps/index.xml",
         f"{BASE}/relative.xml",
     ]
+
+
+def test_an_index_given_to_the_feed_spider_is_not_a_feed() -> None:
+    from pipeline.parsing.sources import parse_source_or_error
+
+    result = parse_source_or_error(outlet("sitemaps/index.xml"), f"{BASE}/i.xml", {}, 500)
+    assert isinstance(result, FeedParseError)
+    assert result.reason == "not_a_feed"
+    assert "sitemap index of 4 sitemaps" in str(result)

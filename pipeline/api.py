@@ -12,9 +12,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from lxml import etree
 from scrapy import signals
@@ -32,6 +34,8 @@ from pipeline.net.failures import ALLOW_PRIVATE_HINT, NETWORK_FAILURES
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
+from pipeline.parsing.sources import TELEGRAM
+from pipeline.parsing.telegram import channel_feed_url
 from pipeline.revisits import report as revisit_report
 from pipeline.search import index as search_index
 from pipeline.search import watchlists
@@ -54,14 +58,12 @@ class CrawlResult:
         return self.finish_reason == "finished" and not self.stats.get("newsmon/db_errors")
 
 
-def crawl_settings(
+def run_settings(
     db_path: str | Path,
-    feeds_file: str | Path | None = None,
     allow_private: Iterable[str] = (),
-    overrides: dict[str, str] | None = None,
     watchlists_file: str | Path | None = None,
 ) -> Settings:
-    """Scrapy settings for a crawl, as ``scrapy crawl feeds -s ...`` would build them."""
+    """Scrapy settings for any run into the database (a crawl, a backfill)."""
     settings = Settings()
     settings.setmodule("pipeline.settings", priority="project")
     settings.set("NEWSMON_DB_PATH", str(db_path), priority="cmdline")
@@ -72,6 +74,18 @@ def crawl_settings(
     parse_networks(allowed)  # a bad network is an error now, not in the middle of a crawl
     if allowed:
         settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
+    return settings
+
+
+def crawl_settings(
+    db_path: str | Path,
+    feeds_file: str | Path | None = None,
+    allow_private: Iterable[str] = (),
+    overrides: dict[str, str] | None = None,
+    watchlists_file: str | Path | None = None,
+) -> Settings:
+    """Scrapy settings for a crawl, as ``scrapy crawl feeds -s ...`` would build them."""
+    settings = run_settings(db_path, allow_private, watchlists_file)
     if feeds_file is not None:
         count = len(load_feed_list(feeds_file))  # fail early, with the file's own error
         settings.set("NEWSMON_FEEDS_FILE", str(feeds_file), priority="cmdline")
@@ -105,14 +119,22 @@ def crawl(
         settings = crawl_settings(db_path, feeds_file, allow_private, overrides, watchlists_file)
     except (FeedListError, ValueError) as exc:
         raise NewsmonError(str(exc)) from exc
+    return run_spider(db_path, settings, "feeds")
+
+
+def run_spider(
+    db_path: str | Path, settings: Settings, spider: str, **spider_args: Any
+) -> CrawlResult:
+    """Run a spider (``feeds``, ``backfill``) into the database under its lock, and return how
+    the run ended."""
     with DatabaseLock(db_path):  # CrawlLocked if another crawl has it
         with open_db(db_path) as db:  # create and migrate, or fail with a clear reason
             ensure_writable(db, db_path)
         settings.set("NEWSMON_LOCK_HELD", True, priority="cmdline")
         map_large_buffers_apart()
         process = CrawlerProcess(settings)
-        crawler = process.create_crawler("feeds")
-        process.crawl(crawler)
+        crawler = process.create_crawler(spider)
+        process.crawl(crawler, **spider_args)
         process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     return CrawlResult(
@@ -139,13 +161,14 @@ def import_feed_sources(db_path: str | Path, feeds: Sequence[FeedSource]) -> int
             ).fetchone()
             db.execute(
                 """
-                INSERT INTO feeds (url, title, category, added_at) VALUES (?, ?, ?, ?)
+                INSERT INTO feeds (url, title, category, added_at, kind) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(url) DO UPDATE SET
                     title = coalesce(feeds.title, excluded.title),
                     category = coalesce(excluded.category, feeds.category),
+                    kind = coalesce(excluded.kind, feeds.kind),
                     removed_at = NULL
                 """,
-                (feed.url, feed.title, feed.category, now),
+                (feed.url, feed.title, feed.category, now, feed.kind),
             )
             added += known is None
     return added
@@ -177,7 +200,12 @@ def remove_feed(db_path: str | Path, url_or_id: str) -> str:
 
 
 def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
-    """The feed of ``url``: itself if it is a feed, else one its page names or a common path."""
+    """The feed of ``url``: itself if it is a feed, else one its page names or a common path,
+    else the site's news sitemap or sitemap. A Telegram channel (``@NAME``, ``t.me/NAME``) is
+    its preview page, ``https://t.me/s/NAME``, taken as it is."""
+    channel = channel_feed_url(url)
+    if channel is not None:
+        return FeedSource(channel, None, kind=TELEGRAM)
     if scheme_of(url) not in FETCHABLE_SCHEMES:
         raise NewsmonError(f"not an http(s) URL: {url}")
     settings = Settings()
@@ -204,9 +232,12 @@ def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
             if failure.startswith(statuses.refused("private")):
                 hint = f"; {ALLOW_PRIVATE_HINT}"
             raise NewsmonError(f"cannot fetch {url}: {failure}{hint}")
-        raise NewsmonError(f"no feed found at {url} (page links, then common paths)")
+        raise NewsmonError(
+            f"no feed found at {url} (page links, common paths, then the sitemaps of "
+            "robots.txt, /news-sitemap.xml and /sitemap.xml)"
+        )
     best = min(found, key=lambda feed: feed.rank)
-    return FeedSource(best.url, best.title)
+    return FeedSource(best.url, best.title, kind=best.kind)
 
 
 def export_opml(db_path: str | Path) -> str:
@@ -242,7 +273,7 @@ def export_opml(db_path: str | Path) -> str:
 
 
 FEED_HEALTH_SQL = f"""
-select f.id, coalesce(f.title, f.url) as title, f.url,
+select f.id, coalesce(f.title, f.url) as title, f.url, coalesce(f.kind, 'feed') as kind,
     case when f.last_fetched_at is null then 'never fetched'
          when coalesce(f.consecutive_failures, 0) >= {UNHEALTHY_FAILURES} then 'unhealthy'
          when coalesce(f.consecutive_failures, 0) > 0 then 'failing'
@@ -366,6 +397,102 @@ def crawl_summary(db_path: str | Path, result: CrawlResult) -> CrawlSummary:
             for key, value in stats.items()
             if key.startswith("newsmon/revisits/")
         },
+    )
+
+
+# Backfill: a site's pages of a range of days, from its sitemaps ------------------------------
+
+
+def backfill(
+    db_path: str | Path,
+    site: str,
+    since: str,
+    until: str | None = None,
+    max_pages: int = 0,
+    allow_private: Iterable[str] = (),
+    overrides: dict[str, str] | None = None,
+    watchlists_file: str | Path | None = None,
+) -> CrawlResult:
+    """Store the pages of ``site`` dated from ``since`` to ``until`` (days, both included; a
+    month ``2026-10`` is its first or last day) in its sitemaps, at most ``max_pages`` (0: no
+    limit), as a crawl stores a feed's pages (``spiders/backfill.py``).
+
+    The pages are entries of a feed row for the site (kind ``sitemap``), which the crawl does
+    not read unless the site's sitemap is added as a feed.
+    """
+    if scheme_of(site) not in FETCHABLE_SCHEMES:
+        raise NewsmonError(f"not an http(s) URL: {site}")
+    first = parse_day(since)
+    last = parse_day(until, last=True) if until else None
+    if last is not None and last < first:
+        raise NewsmonError(f"--until {until} is before --since {since}")
+    parts = urlsplit(site)
+    root = f"{parts.scheme}://{parts.netloc}/"
+    try:
+        settings = run_settings(db_path, allow_private, watchlists_file)
+    except (FeedListError, ValueError) as exc:
+        raise NewsmonError(str(exc)) from exc
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return run_spider(
+        db_path,
+        settings,
+        "backfill",
+        site=root,
+        since=first,
+        until=last,
+        max_pages=max_pages,
+        feed_url=root,
+    )
+
+
+def parse_day(value: str, *, last: bool = False) -> str:
+    """A day ``YYYY-MM-DD``, or a month ``YYYY-MM`` as its first day (``last``: its last day)."""
+    value = value.strip()
+    try:
+        if len(value) == 7:
+            day = datetime.strptime(value + "-01", "%Y-%m-%d").date()
+            if last:
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        else:
+            day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise NewsmonError(f"not a day (YYYY-MM-DD) or a month (YYYY-MM): {value!r}") from exc
+    return day.isoformat()
+
+
+@dataclass(frozen=True)
+class BackfillSummary:
+    """What a backfill did, in the few numbers a person reads at its end."""
+
+    seconds: float
+    sitemaps_read: int
+    sitemaps_failed: int
+    pages_in_range: int
+    pages_over_limit: int  # in the range, but past --max-pages
+    articles_new: int
+    articles_with_text: int
+    articles_known: int
+    articles_failed: int
+
+
+def backfill_summary(result: CrawlResult) -> BackfillSummary:
+    stats = result.stats
+
+    def count(key: str) -> int:
+        return int(stats.get(key, 0))
+
+    article_statuses = statuses.counts_in_stats(stats, "articles")
+    return BackfillSummary(
+        seconds=float(stats.get("elapsed_time_seconds", 0.0)),
+        sitemaps_read=count("newsmon/sitemaps/read"),
+        sitemaps_failed=count("newsmon/sitemaps/failed") + count("newsmon/sitemaps/refused"),
+        pages_in_range=count("newsmon/backfill/in_range"),
+        pages_over_limit=count("newsmon/backfill/over_limit"),
+        articles_new=count("newsmon/articles/new"),
+        articles_with_text=article_statuses.get(statuses.OK, 0),
+        articles_known=count("newsmon/articles/known"),
+        articles_failed=sum(n for s, n in article_statuses.items() if statuses.is_failure(s)),
     )
 
 

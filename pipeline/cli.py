@@ -140,11 +140,7 @@ def crawl(
         )
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
-    for override in overrides:
-        name, sep, value = override.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
-        settings[name.strip()] = value
+    apply_overrides(settings, overrides)
     if on_matches:
         settings["NEWSMON_ON_MATCHES"] = on_matches
     if force:
@@ -169,6 +165,83 @@ def crawl(
             click.echo(line, err=True)
     if summary.none_reachable:
         click.echo(f"newsmon: {unreachable_line(summary)}", err=True)
+        sys.exit(EX_UNAVAILABLE)
+
+
+def apply_overrides(settings: dict[str, str], overrides: tuple[str, ...]) -> None:
+    """The ``-s NAME=VALUE`` options, into the settings."""
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
+        settings[name.strip()] = value
+
+
+@cli.command()
+@db_option
+@click.option("--site", required=True, help="The site: its robots.txt names its sitemaps.")
+@click.option(
+    "--since", required=True, metavar="DAY", help="First day: 2026-10-01, or a month: 2026-10."
+)
+@click.option("--until", metavar="DAY", help="Last day, included (a month: its last day).")
+@click.option(
+    "--max-pages", default=0, show_default=True, help="Most pages to request; 0: no limit."
+)
+@click.option("--allow-private", multiple=True, metavar="NET", help="As for crawl.")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="As for crawl.")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="As for crawl.")
+def backfill(
+    db_path: str,
+    site: str,
+    since: str,
+    until: str | None,
+    max_pages: int,
+    allow_private: tuple[str, ...],
+    overrides: tuple[str, ...],
+    log_file: str | None,
+) -> None:
+    """Store a site's pages of a range of days, found in its sitemaps.
+
+    The sitemaps come from the site's robots.txt (else /sitemap_index.xml, /sitemap.xml,
+    /news-sitemap.xml); indexes are walked, nested and gzipped. A page is kept when its news
+    publication date, else its lastmod, falls in the range; it is fetched, extracted,
+    deduplicated and stored as a crawl would, politely, and a page stored already is never
+    requested again. Exit codes as for crawl; 69: no sitemap could be read.
+
+    \b
+    Example:
+        newsmon backfill --db data/news.db --site https://example.kz/ --since 2026-10-01 --until 2026-10-31
+        newsmon backfill --db data/news.db --site https://example.kz/ --since 2026-10 --max-pages 500
+    """
+    interactive = sys.stderr.isatty()
+    settings = logging_settings(db_path, log_file, interactive)
+    apply_overrides(settings, overrides)
+    try:
+        with reported():
+            result = api.backfill(db_path, site, since, until, max_pages, allow_private, settings)
+    except CrawlLocked as exc:
+        click.echo(f"newsmon: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if not result.completed:
+        click.echo(f"newsmon: backfill did not complete: {result.finish_reason}", err=True)
+        sys.exit(EX_INCOMPLETE)
+    summary = api.backfill_summary(result)
+    minutes, seconds = divmod(round(summary.seconds), 60)
+    over = (
+        f" ({summary.pages_over_limit} left over: --max-pages)" if summary.pages_over_limit else ""
+    )
+    click.echo(
+        f"Backfill finished in {minutes}:{seconds:02d}: {summary.sitemaps_read} sitemaps read "
+        f"({summary.sitemaps_failed} failed or refused), {summary.pages_in_range} pages in the "
+        f"range{over}; articles {summary.articles_new} new ({summary.articles_with_text} with "
+        f"text), {summary.articles_known} known, {summary.articles_failed} failed",
+        err=True,
+    )
+    if not summary.sitemaps_read:
+        click.echo(
+            f"newsmon: no sitemap of {site} could be read (see the log {settings['LOG_FILE']})",
+            err=True,
+        )
         sys.exit(EX_UNAVAILABLE)
 
 
@@ -309,13 +382,15 @@ def status(db_path: str, as_json: bool) -> None:
         )
     if back_off.feeds:
         click.echo(back_off_line(back_off))
-    header = f"{'health':<13} {'fails':>5} {'24h':>4}  {'last ok':<20} {'next due':<20} feed"
+    header = (
+        f"{'health':<13} {'fails':>5} {'24h':>4}  {'last ok':<20} {'next due':<20} {'kind':<8} feed"
+    )
     click.echo(header)
     for row in rows:
         click.echo(
             f"{row['health']:<13} {row['failures']:>5} {row['articles_24h']:>4}  "
             f"{row['last_ok_at'] or '-':<20} {row['next_due_at'] or 'next run':<20} "
-            f"{row['title'][:60]}"
+            f"{row['kind']:<8} {row['title'][:60]}"
         )
 
 
@@ -533,17 +608,23 @@ def feeds_add(url: str, db_path: str, category: str | None, allow_private: tuple
     """Add a feed by its URL, or by a site's URL: the site's feed is found for you.
 
     A site's page is searched for <link rel="alternate"> feeds (RSS, Atom, JSON Feed), then
-    common feed paths (/feed, /rss.xml, ...) are tried; the feed must parse.
+    common feed paths (/feed, /rss.xml, ...) are tried; the feed must parse. A site without a
+    feed is searched for sitemaps (robots.txt, /news-sitemap.xml, /sitemap.xml), read as feeds.
+    A public Telegram channel is added as its preview page, given as https://t.me/NAME,
+    t.me/s/NAME or @NAME.
 
     \b
     Example:
         newsmon feeds add https://meduza.io/ --db data/news.db --category Russia
+        newsmon feeds add @bbcrussian --db data/news.db
     """
     with reported(ValueError):
         found = api.discover_feed(url, allow_private)
-        added = api.import_feed_sources(db_path, [FeedSource(found.url, found.title, category)])
+        source = FeedSource(found.url, found.title, category, found.kind)
+        added = api.import_feed_sources(db_path, [source])
     verb = "Added" if added else "Already listed:"
-    click.echo(f"{verb} {found.url}" + (f" ({found.title})" if found.title else ""))
+    kind = f" [{found.kind}]" if found.kind and found.kind != "feed" else ""
+    click.echo(f"{verb} {found.url}{kind}" + (f" ({found.title})" if found.title else ""))
 
 
 @feeds.command("remove")
@@ -591,7 +672,10 @@ def feeds_list(db_path: str, as_json: bool) -> None:
         return
     for row in rows:
         status = row["last_status"] or "never fetched"
-        click.echo(f"{row['id']:>4}  {status:<20}  {row['title'] or '-':<40.40}  {row['url']}")
+        kind = row.get("kind") or "feed"
+        click.echo(
+            f"{row['id']:>4}  {kind:<8}  {status:<20}  {row['title'] or '-':<40.40}  {row['url']}"
+        )
 
 
 def echo_json(value: Any) -> None:

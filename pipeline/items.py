@@ -24,6 +24,7 @@ class FeedItem:
     last_modified: str | None = None
     body_hash: str | None = None
     retry_after: float | None = None  # seconds the server asked us to wait
+    kind: str | None = None  # feed, sitemap or telegram (pipeline.parsing.sources)
 
 
 @dataclass

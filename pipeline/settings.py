@@ -60,6 +60,13 @@ NEWSMON_REVISIT_AFTER = ["1h", "6h", "24h", "3d", "7d"]
 NEWSMON_REVISIT_MAX_PER_RUN = 500
 # The crawl process's garbage collection thresholds (gc.set_threshold); empty: Python's own.
 NEWSMON_GC_THRESHOLD = [50_000, 20, 10]
+# Sources beyond feeds (docs/sources.md): how many posts the first read of a Telegram channel
+# goes back; how much of the site's sitemaps `newsmon backfill` reads.
+NEWSMON_TELEGRAM_BACKFILL = 100
+NEWSMON_SITEMAP_MAX_FILES = 500  # sitemap files per backfill, indexes included
+NEWSMON_SITEMAP_MAX_BYTES = 64 * 1024 * 1024  # per sitemap, once inflated (gzip bombs stop here)
+NEWSMON_SITEMAP_MAX_URLS = 100_000  # per sitemap file (sitemaps.org allows 50,000)
+NEWSMON_SITEMAP_MAX_DEPTH = 4  # sitemap indexes nested in indexes
 
 USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
@@ -116,6 +123,7 @@ DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt, so that a refused host never even gets a robots.txt request.
     "pipeline.downloadermiddlewares.addressguard.AddressGuardMiddleware": 50,
     "pipeline.downloadermiddlewares.feedschedule.FeedScheduleMiddleware": 60,
+    "pipeline.downloadermiddlewares.channelstate.ChannelStateMiddleware": 65,
     "pipeline.downloadermiddlewares.knownarticles.KnownArticlesMiddleware": 70,
     # After RobotsTxtMiddleware (100), which parses robots.txt first.
     "pipeline.downloadermiddlewares.crawldelay.CrawlDelayMiddleware": 110,
@@ -126,6 +134,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "pipeline.pipelines.extraction.ExtractPipeline": 300,
+    "pipeline.pipelines.posts.PostPipeline": 310,
     "pipeline.pipelines.dedup.DedupPipeline": 400,
     "pipeline.pipelines.store.SQLitePipeline": 800,
 }

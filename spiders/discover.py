@@ -1,8 +1,11 @@
 """Feed autodiscovery: from a feed URL or a site URL to the site's feed.
 
 A page's ``<link rel="alternate">`` of RSS, Atom or JSON Feed type come first, in page order,
-then common feed paths. Every candidate is fetched and must parse as a feed. ``newsmon feeds
-add`` runs it (``pipeline.api.discover_feed``), which keeps the best feed it yields.
+then common feed paths. A site that names no feed is also searched for sitemaps: those its
+robots.txt names (``Sitemap:``), then ``/news-sitemap.xml`` and ``/sitemap.xml``; a sitemap
+index leads to its sitemaps (news ones first). Every candidate is fetched and must parse as a
+feed or a sitemap; a news sitemap ranks before a plain one, and any feed before both. ``newsmon
+feeds add`` runs it (``pipeline.api.discover_feed``), which keeps the best feed it yields.
 
 Settings: none of its own. Its ``custom_settings`` drop the project's item pipelines and
 extensions, and of the downloader middlewares keep only the address guard, which reads
@@ -14,13 +17,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
 from pipeline.exceptions import FeedParseError
 from pipeline.net.failures import describe, error_of, failure_status
+from pipeline.parsing.feed_entries import ParsedFeed
+from pipeline.parsing.sitemaps import (
+    NEWS_SITEMAP_FORMAT,
+    SITEMAP_INDEX_FORMAT,
+    ParsedSitemap,
+    sitemaps_in_robots,
+)
+from pipeline.parsing.sources import source_kind
 from spiders.feeds import parse_feed_response
 
 if TYPE_CHECKING:
@@ -38,6 +49,10 @@ FEED_TYPES = frozenset(
     }
 )
 COMMON_PATHS = ("feed", "rss", "rss.xml", "feed.xml", "atom.xml", "index.xml", "feed.json")
+SITEMAP_PATHS = ("/news-sitemap.xml", "/sitemap.xml")
+SITEMAP_RANK = 1000  # sitemaps rank after any feed ...
+PLAIN_SITEMAP_RANK = 2000  # ... and plain sitemaps after news sitemaps
+INDEX_CHILDREN = 10  # the sitemaps of an index that are looked at
 
 
 @dataclass
@@ -45,6 +60,7 @@ class FoundFeed:
     url: str
     title: str | None
     rank: int  # lower is better: the order in which the site offers it
+    kind: str = "feed"  # feed, sitemap or telegram (pipeline.parsing.sources)
 
 
 class DiscoverSpider(Spider):
@@ -88,18 +104,51 @@ class DiscoverSpider(Spider):
                 kind = (link.attrib.get("type") or "").lower().split(";")[0].strip()
                 if "alternate" in rel and kind in FEED_TYPES:
                     links.append(response.urljoin(link.attrib["href"]))
+        found_links = bool(links)
         if not links:  # the site names no feed: try where feeds usually are
             base = response.url if response.url.endswith("/") else response.url + "/"
             links = [urljoin(base, path) for path in COMMON_PATHS]
             links += [urljoin(response.url, "/" + path) for path in COMMON_PATHS]
         for rank, url in enumerate(dict.fromkeys(links), 1):
             yield Request(url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed)
+        if not found_links:
+            yield Request(
+                urljoin(response.url, "/robots.txt"),
+                callback=self.parse_robots,
+                errback=self.missed,
+                dont_filter=True,
+            )
+            for rank, path in enumerate(SITEMAP_PATHS, SITEMAP_RANK + 100):
+                url = urljoin(response.url, path)
+                yield Request(
+                    url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed
+                )
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        """The sitemaps robots.txt names, ranked in its order."""
+        if not isinstance(response, TextResponse) or response.status != 200:
+            return
+        for rank, url in enumerate(sitemaps_in_robots(response.text, response.url), SITEMAP_RANK):
+            yield Request(url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed)
 
     def missed(self, failure: Failure) -> None:
         """A guessed path that does not exist: expected, not an error."""
 
-    def check(self, response: Response, rank: int) -> Iterator[FoundFeed]:
-        found = self.as_feed(response, rank)
+    def check(self, response: Response, rank: int) -> Iterator[FoundFeed | Request]:
+        try:
+            parsed = parse_feed_response(response)
+        except FeedParseError:
+            return
+        if isinstance(parsed, ParsedSitemap) and parsed.format == SITEMAP_INDEX_FORMAT:
+            host = urlsplit(response.url).hostname
+            children = [url for url in parsed.sitemaps if urlsplit(url).hostname == host]
+            children.sort(key=lambda url: "news" not in url.lower())
+            for url in children[:INDEX_CHILDREN]:
+                yield Request(
+                    url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed
+                )
+            return
+        found = self.found(response.url, parsed, rank)
         if found is not None:
             yield found
 
@@ -109,6 +158,13 @@ class DiscoverSpider(Spider):
             parsed = parse_feed_response(response)
         except FeedParseError:
             return None
-        if parsed.format == "unknown" and not parsed.entries:
+        return DiscoverSpider.found(response.url, parsed, rank)
+
+    @staticmethod
+    def found(url: str, parsed: ParsedFeed, rank: int) -> FoundFeed | None:
+        if parsed.format in ("unknown", SITEMAP_INDEX_FORMAT) and not parsed.entries:
             return None
-        return FoundFeed(response.url, parsed.title, rank)
+        kind = source_kind(parsed.format)
+        if kind == "sitemap" and rank >= SITEMAP_RANK and parsed.format != NEWS_SITEMAP_FORMAT:
+            rank += PLAIN_SITEMAP_RANK - SITEMAP_RANK
+        return FoundFeed(url, parsed.title, rank, kind)

@@ -8,8 +8,9 @@ has none. It does no extraction and knows nothing of the database: pipelines do 
 Settings: ``NEWSMON_FEEDS``, else ``NEWSMON_FEEDS_FILE``; ``NEWSMON_MAX_ENTRIES_PER_FEED``,
 ``NEWSMON_MAX_URL_CHARS``, ``NEWSMON_MAX_TITLE_CHARS``, ``NEWSMON_FETCH_ARTICLES``,
 ``NEWSMON_ARTICLE_TIMEOUT`` (with ``DOWNLOAD_TIMEOUT``), ``NEWSMON_ARTICLE_MAXSIZE`` (with
-``DOWNLOAD_MAXSIZE``), ``NEWSMON_FEED_PARSE_TIMEOUT``; the worker pool's, through
-``crawl_workers``.
+``DOWNLOAD_MAXSIZE``), ``NEWSMON_FEED_PARSE_TIMEOUT``, ``NEWSMON_TELEGRAM_BACKFILL``; the worker
+pool's, through ``crawl_workers``. A feed URL may serve a sitemap or a Telegram channel too
+(``pipeline.parsing.sources``); channels are read by ``spiders.channels``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy import Request, Spider
@@ -29,9 +30,12 @@ from pipeline.exceptions import CallTimeout, FeedParseError, WorkerError
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.net.failures import describe, error_of, failure_status, retry_after
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url, scheme_of
-from pipeline.parsing.feed_entries import ParsedFeed, iso_utc, parse_feed
+from pipeline.parsing.feed_entries import ParsedFeed, iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
+from pipeline.parsing.sources import parse_source, parse_source_or_error, source_kind
+from pipeline.parsing.telegram import ParsedChannel
 from pipeline.workers.pool import WorkerPool, crawl_workers
+from spiders.channels import ChannelReading
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,7 +47,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_PRIORITY = 10  # Scrapy's request priority of feeds; article pages have 0
 
 
-class FeedSpider(Spider):
+class FeedSpider(ChannelReading, Spider):
     name = "feeds"
 
     def __init__(
@@ -101,6 +105,7 @@ class FeedSpider(Spider):
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         spider.parser = crawl_workers(crawler)
         spider.parse_timeout = settings.getfloat("NEWSMON_FEED_PARSE_TIMEOUT")
+        spider.telegram_backfill = settings.getint("NEWSMON_TELEGRAM_BACKFILL")
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -161,6 +166,7 @@ class FeedSpider(Spider):
             return
         item.title = parsed.title or feed.title
         item.site_url = parsed.site_url
+        item.kind = source_kind(parsed.format)
         item.entries = parsed.total_entries
         if parsed.total_entries > len(parsed.entries) and parsed.total_entries > self.max_entries:
             item.error = f"{parsed.total_entries} entries, only the first {self.max_entries} read"
@@ -169,35 +175,39 @@ class FeedSpider(Spider):
         if not parsed.entries:
             item.status = statuses.NO_ENTRIES
         yield item
+        if isinstance(parsed, ParsedChannel):
+            for output in self.read_channel(parsed, feed, response.meta.get("newsmon_newest_post")):
+                yield output
+            return
         for entry in parsed.entries:
             entry.feed_url = feed.url
             for output in self.follow_entry(entry):
                 yield output
 
     async def parse_off_reactor(self, response: Response) -> ParsedFeed:
+        args = (response.body, response.url, response_headers(response), self.max_entries)
+        result = await self.off_reactor("parse_feed", parse_source_or_error, response.url, *args)
+        assert isinstance(result, ParsedFeed)
+        return result
+
+    async def off_reactor(
+        self, task: str, in_thread: Callable[..., Any], url: str, *args: Any
+    ) -> Any:
+        """The workers' ``task`` on ``args`` (``in_thread`` without workers), raising the
+        FeedParseError it returns, or one for a worker that overran or failed."""
         if self.parser is None:
-            return await asyncio.to_thread(parse_feed_response, response, self.max_entries)
-        try:
-            result = await self.parser.run(
-                "parse_feed",
-                response.body,
-                response.url,
-                response_headers(response),
-                self.max_entries,
-                timeout=self.parse_timeout,
+            result = await asyncio.to_thread(in_thread, *args)
+        else:
+            try:
                 # Ahead of pages waiting for extraction: a feed's entries are more pages to
                 # download, and a slow one should start early, not at the end of the run.
-                urgent=True,
-            )
-        except CallTimeout as exc:
-            raise FeedParseError(
-                "parse_timeout", f"{response.url}: parsing stopped, {exc}"
-            ) from exc
-        except WorkerError as exc:
-            raise FeedParseError(statuses.PARSE_ERROR, f"{response.url}: {exc}") from exc
+                result = await self.parser.run(task, *args, timeout=self.parse_timeout, urgent=True)
+            except CallTimeout as exc:
+                raise FeedParseError("parse_timeout", f"{url}: parsing stopped, {exc}") from exc
+            except WorkerError as exc:
+                raise FeedParseError(statuses.PARSE_ERROR, f"{url}: {exc}") from exc
         if isinstance(result, FeedParseError):
             raise result
-        assert isinstance(result, ParsedFeed)
         return result
 
     def follow_entry(self, entry: Entry) -> Iterator[Request | ArticleItem]:
@@ -302,8 +312,9 @@ class FeedSpider(Spider):
 
 
 def parse_feed_response(response: Response, max_entries: int = 500) -> ParsedFeed:
-    """Parse a feed response from its bytes and headers (raises FeedParseError)."""
-    return parse_feed(
+    """Parse a feed response (or a sitemap, a channel) from its bytes and headers (raises
+    FeedParseError)."""
+    return parse_source(
         response.body, response.url, response_headers(response), max_entries=max_entries
     )
 

@@ -59,3 +59,15 @@ def _target(fd: str) -> str:
         return str(Path(f"/proc/self/fd/{fd}").readlink())
     except OSError:
         return ""
+
+
+def test_backfill_days_and_months() -> None:
+    from pipeline.api import parse_day
+
+    assert parse_day("2026-10-05") == "2026-10-05"
+    assert parse_day("2026-10") == "2026-10-01"
+    assert parse_day("2026-10", last=True) == "2026-10-31"
+    assert parse_day("2028-02", last=True) == "2028-02-29"
+    assert parse_day("2026-12", last=True) == "2026-12-31"
+    with pytest.raises(NewsmonError, match="not a day"):
+        parse_day("2026-13-01")

@@ -313,3 +313,34 @@ def test_status_json_has_the_run_s_reasons_and_stats_as_objects(crawl: Crawl) ->
     assert isinstance(run["reasons"], dict) and isinstance(run["stats"], dict)
     assert run["stats"]["finish_reason"] == "finished"
     assert set(status["back_off"]) == {"feeds", "next_due_at"}
+
+
+def test_feeds_add_takes_a_telegram_channel_as_typed_without_fetching(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    runner = CliRunner()
+    for typed in ("@steppe_news", "https://t.me/steppe_news", "t.me/s/steppe_news"):
+        result = runner.invoke(cli, ["feeds", "add", typed, "--db", db])
+        assert result.exit_code == 0, result.output
+    listed = runner.invoke(cli, ["feeds", "list", "--db", db, "--json"])
+    rows = json.loads(listed.output)
+    assert [(row["url"], row["kind"]) for row in rows] == [
+        ("https://t.me/s/steppe_news", "telegram")
+    ]
+    status = runner.invoke(cli, ["status", "--db", db])
+    assert "telegram" in status.output
+
+
+def test_backfill_refuses_bad_days_and_addresses_in_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    cases = {
+        ("--site", "https://example.kz/", "--since", "October"): "not a day",
+        ("--site", "ftp://example.kz/", "--since", "2026-10-01"): "not an http(s) URL",
+        ("--site", "https://example.kz/", "--since", "2026-10-05", "--until", "2026-10-01"): (
+            "is before --since"
+        ),
+    }
+    for args, message in cases.items():
+        result = CliRunner().invoke(cli, ["backfill", "--db", db, *args])
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+    assert not Path(db).exists()

@@ -386,3 +386,12 @@ def add_revisits_and_versions(db: Database) -> None:
     for column in ("revisits", "revisits_not_modified", "articles_edited", "articles_removed",
                    "articles_returned"):  # fmt: skip
         runs.add_column(column, int)
+
+
+@migrations()
+def add_feed_kind(db: Database) -> None:
+    """``feeds.kind``: what the feed URL serves, ``feed`` (RSS, Atom, JSON Feed), ``sitemap``
+    (a news or plain sitemap) or ``telegram`` (a channel's preview page). Every feed listed
+    before is a feed."""
+    db.execute("ALTER TABLE feeds ADD COLUMN kind TEXT")
+    db.execute("UPDATE feeds SET kind = 'feed'")

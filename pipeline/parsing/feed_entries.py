@@ -2,7 +2,7 @@
 
 Always from bytes plus the HTTP headers, so that feedparser can weigh the declared
 encodings (HTTP charset, XML declaration, BOM) against the bytes themselves. The feed spider has
-feeds parsed in the crawl's workers (``parse_feed_or_error``, the ``parse_feed`` task); feed
+feeds parsed in the crawl's workers (``pipeline.parsing.sources``, the ``parse_feed`` task); feed
 autodiscovery calls ``parse_feed`` directly.
 """
 
@@ -174,17 +174,6 @@ def _as_utf8(body: bytes, encoding: str, headers: dict[str, str]) -> tuple[bytes
     text = _XML_ENCODING.sub(rb'\1"utf-8"', text, count=1)
     content_type = headers.get("content-type", "").split(";")[0].strip() or "application/xml"
     return text, {**headers, "content-type": f"{content_type}; charset=utf-8"}
-
-
-def parse_feed_or_error(
-    body: bytes, url: str, headers: dict[str, str], max_entries: int
-) -> ParsedFeed | FeedParseError:
-    """``parse_feed`` for a worker process: the error is returned, not raised, to keep its
-    reason."""
-    try:
-        return parse_feed(body, url, headers, max_entries=max_entries)
-    except FeedParseError as exc:
-        return exc
 
 
 # feedparser's author e-mail regex backtracks quadratically on long author fields (feedparser

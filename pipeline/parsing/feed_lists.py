@@ -1,4 +1,7 @@
-"""Reading feed lists: OPML 2.0 (as feed readers export it) or plain text, one URL per line."""
+"""Reading feed lists: OPML 2.0 (as feed readers export it) or plain text, one URL per line.
+
+A Telegram channel may be listed as ``@NAME`` or ``https://t.me/NAME``: it is read as its
+preview page, ``https://t.me/s/NAME`` (``pipeline.parsing.telegram``)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from lxml import etree
 
 from pipeline.exceptions import FeedListError
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
+from pipeline.parsing.telegram import channel_feed_url
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,7 @@ class FeedSource:
     url: str
     title: str | None = None
     category: str | None = None
+    kind: str | None = None  # feed, sitemap or telegram, when known (pipeline.parsing.sources)
 
 
 def load_feed_list(path: str | Path) -> list[FeedSource]:
@@ -84,6 +89,9 @@ def parse_plain_list(data: bytes, name: str = "<list>") -> list[FeedSource]:
 
 
 def _check_url(url: str, where: str) -> str:
+    channel = channel_feed_url(url) if url.startswith("@") or "t.me/" in url else None
+    if channel:
+        return channel
     if scheme_of(url) not in FETCHABLE_SCHEMES:
         raise FeedListError(f"{where}: not an http(s) feed URL: {url[:200]!r}")
     return url

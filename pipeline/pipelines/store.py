@@ -190,13 +190,14 @@ class SQLitePipeline:
         self.db.execute(
             """
             INSERT INTO feeds (url, title, site_url, category, last_status, last_error,
-                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at)
+                last_http_status, last_fetched_at, last_ok_at, last_entries, added_at, kind)
             VALUES (:url, :title, :site_url, :category, :status, :error,
-                :http_status, :fetched_at, :ok_at, :entries, :fetched_at)
+                :http_status, :fetched_at, :ok_at, :entries, :fetched_at, :kind)
             ON CONFLICT(url) DO UPDATE SET
                 title = coalesce(excluded.title, feeds.title),
                 site_url = coalesce(excluded.site_url, feeds.site_url),
                 category = coalesce(excluded.category, feeds.category),
+                kind = coalesce(excluded.kind, feeds.kind),
                 last_status = excluded.last_status,
                 last_error = excluded.last_error,
                 last_http_status = excluded.last_http_status,
@@ -217,6 +218,7 @@ class SQLitePipeline:
                 "ok_at": item.fetched_at if ok else None,
                 "entries": item.entries,
                 "entries_unread": item.status in statuses.UNREAD_FEED_STATUSES,
+                "kind": item.kind,
             },
         )
         self.schedule.record(self.db, item, now)

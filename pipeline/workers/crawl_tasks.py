@@ -7,11 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.parsing.articles import extract_page
-from pipeline.parsing.feed_entries import parse_feed_or_error
+from pipeline.parsing.posts import analyse_post
+from pipeline.parsing.sitemaps import read_sitemap
+from pipeline.parsing.sources import parse_source_or_error
 
 TASKS: dict[str, Callable[..., Any]] = {
     "extract": extract_page,
-    "parse_feed": parse_feed_or_error,
+    "parse_feed": parse_source_or_error,  # a feed, a sitemap or a Telegram channel
+    "analyse_post": analyse_post,
+    "read_sitemap": read_sitemap,
 }
 
 

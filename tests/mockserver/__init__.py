@@ -3,7 +3,8 @@
 ``python -m tests.mockserver --root DIR [--host 127.0.0.1] [--port 0] [--set NAME=VALUE ...]``
 serves the files under DIR and prints its base URL on the first line of stdout. In every
 response ``{{base}}`` is replaced by that URL and ``{{NAME}}`` by each ``--set`` value. A file
-``X.headers`` beside ``X`` holds a JSON object of response headers (and optionally ``status``).
+``X.headers`` beside ``X`` holds a JSON object of response headers (and optionally ``status``);
+a file ``X@QUERY`` is served for ``X?QUERY`` (a channel's ``s/NAME@before=101``).
 Besides files there are fault routes: ``/status/CODE`` (``?retry_after=S``),
 ``/redirect?to=URL``, ``/slow?seconds=N``, ``/flaky`` (500 once, then a page), and the hostile
 ones in ``FAULTS``. Every request is appended to the ``--log`` file, if given, as one JSON line
@@ -103,16 +104,18 @@ class SiteHandler(BaseHTTPRequestHandler):
             first = self.server.first_time(path)
             self.respond(500 if first else 200, b"<html><body>flaky</body></html>", "text/html")
         else:
-            self.serve_file(path)
+            self.serve_file(path, parts.query)
 
     def conditions(self) -> dict[str, str]:
         """The request's conditional headers, for the log."""
         names = {"If-None-Match": "if_none_match", "If-Modified-Since": "if_modified_since"}
         return {key: self.headers[name] for name, key in names.items() if self.headers.get(name)}
 
-    def serve_file(self, path: str) -> None:
+    def serve_file(self, path: str, query: str = "") -> None:
         root = self.server.root
         target = (root / path.lstrip("/")).resolve()
+        if query and "/" not in query and target.with_name(f"{target.name}@{query}").is_file():
+            target = target.with_name(f"{target.name}@{query}")
         if target.is_dir():
             target = target / "index.html"
         if not target.is_relative_to(root) or not target.is_file() or target.suffix == ".headers":
@@ -121,7 +124,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         body = self.server.substitute(target.read_bytes())
         headers: dict[str, str] = {}
         status = 200
-        sidecar = target.with_name(target.name + ".headers")
+        sidecar = target.with_name(target.name.split("@")[0] + ".headers")
         if sidecar.exists():
             headers = json.loads(sidecar.read_text("utf-8"))
             status = int(headers.pop("status", 200))

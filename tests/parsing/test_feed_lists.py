@@ -79,3 +79,14 @@ def test_default_feed_list_is_valid_opml() -> None:
     feeds = load_feed_list(Path(__file__).parents[2] / "feeds.opml")
     assert len(feeds) >= 10
     assert all(feed.title and feed.category for feed in feeds)
+
+
+def test_telegram_channels_are_listed_as_their_preview_pages(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.txt"
+    lines = ["@steppe_news", "https://t.me/other_news", "https://t.me/s/steppe_news"]
+    path.write_text("\n".join([*lines, "https://news.test/t.me/rss"]) + "\n")
+    assert [feed.url for feed in load_feed_list(path)] == [
+        "https://t.me/s/steppe_news",
+        "https://t.me/s/other_news",
+        "https://news.test/t.me/rss",
+    ]

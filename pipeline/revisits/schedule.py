@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from pipeline import statuses
 from pipeline.items import Revisit
 from pipeline.parsing.feed_entries import iso_utc
+from pipeline.parsing.sources import TELEGRAM
+from pipeline.parsing.telegram import PERMALINK_BASE
 from pipeline.pipelines.dedup import parse_time
 
 if TYPE_CHECKING:
@@ -84,6 +86,10 @@ _DUE_COLUMNS = """
     (SELECT e.title FROM entries e WHERE e.article_id = a.id ORDER BY e.id LIMIT 1)
 """
 
+# A channel's post was read whole from the channel's page, never fetched at its permalink: it is
+# not re-checked there (its edits would be the permalink page's markup, not the post's).
+_NOT_A_POST = f"NOT (coalesce(f.kind, '') = '{TELEGRAM}' AND a.url LIKE '{PERMALINK_BASE}%')"
+
 
 def due_revisits(db: Database, schedule: RevisitSchedule, now: float, limit: int) -> list[Revisit]:
     """The stored articles due for a re-check at ``now`` (at most ``limit``), newest first, or
@@ -94,7 +100,8 @@ def due_revisits(db: Database, schedule: RevisitSchedule, now: float, limit: int
     if schedule.every_run:
         sql = (
             f"SELECT {_DUE_COLUMNS} FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id "
-            "WHERE a.status = ? ORDER BY a.last_checked_at IS NOT NULL, a.last_checked_at, "
+            f"WHERE a.status = ? AND {_NOT_A_POST} "
+            "ORDER BY a.last_checked_at IS NOT NULL, a.last_checked_at, "
             "a.first_seen_at DESC LIMIT ?"
         )
         params: list[object] = [ok, limit]
@@ -106,7 +113,8 @@ def due_revisits(db: Database, schedule: RevisitSchedule, now: float, limit: int
         )
         sql = (
             f"SELECT {_DUE_COLUMNS} FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id "
-            f"WHERE ({ranges}) AND a.status = ? ORDER BY a.first_seen_at DESC LIMIT ?"
+            f"WHERE ({ranges}) AND a.status = ? AND {_NOT_A_POST} "
+            "ORDER BY a.first_seen_at DESC LIMIT ?"
         )
         params = []
         horizon = iso_utc(now - schedule.horizon)

@@ -110,3 +110,17 @@ def test_due_revisits_carry_what_the_request_and_the_store_need(db: Database) ->
         '"abc"', "Sun, 25 Sep 2022", True,
     )  # fmt: skip
     assert revisit.steps_done == 1
+
+
+@pytest.mark.parametrize("schedule", [DEFAULT, RevisitSchedule((0.0,))], ids=["steps", "zero"])
+def test_a_channels_posts_are_not_rechecked_but_the_pages_they_link_to_are(
+    db: Database, schedule: RevisitSchedule
+) -> None:
+    db.table("feeds").insert({"id": 2, "url": "https://t.me/s/steppe_news", "kind": "telegram"})
+    store(db, "https://t.me/steppe_news/101", 2 * HOUR, feed_id=2)  # read whole from the channel
+    store(db, "http://news.test/linked", 2 * HOUR, feed_id=2)  # a page a post links to
+    store(db, "https://t.me/steppe_news/102", 2 * HOUR)  # a link to a post, listed in a feed
+    assert sorted(urls(db, schedule)) == [
+        "http://news.test/linked",
+        "https://t.me/steppe_news/102",
+    ]

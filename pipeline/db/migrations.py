@@ -328,3 +328,22 @@ def add_article_credits_and_modified(db: Database) -> None:
 def add_watchlist_source(db: Database) -> None:
     """The file each watchlist comes from: syncing one file retires only its own watchlists."""
     db.table("watchlists").add_column("source", str)
+
+
+@migrations()
+def add_story_vectors(db: Database) -> None:
+    """Each original article's headline embedding (384 signed bytes), the model and input it was
+    computed from (``method``), and its name and number keys, for grouping stories across
+    languages. Looked up by method and publication time (the story window)."""
+    db.execute(
+        """
+        CREATE TABLE story_vectors (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            published TEXT,
+            vector BLOB NOT NULL,
+            keys TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX story_vectors_by_time ON story_vectors (method, published)")

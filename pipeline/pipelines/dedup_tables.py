@@ -87,20 +87,7 @@ class DedupTables:
                     item.story_vector,
                     item.story_keys,
                 )
-        self.db.execute(
-            """
-            UPDATE stories SET
-                article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
-                outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
-                                FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
-                languages = (SELECT group_concat(DISTINCT language)
-                             FROM articles WHERE story_id = :id),
-                first_seen = min(first_seen, :published),
-                last_seen = max(last_seen, :published)
-            WHERE id = :id
-            """,
-            {"id": columns["story_id"], "published": published},
-        )
+        count_story(self.db, columns["story_id"], published)
 
     def _story_of(self, item: ArticleItem, published: str) -> int:
         """The story the article joins, or a new one."""
@@ -119,6 +106,24 @@ class DedupTables:
         self.stats.inc_value("newsmon/stories/created")
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
+
+
+def count_story(db: Database, story_id: int, published: str) -> None:
+    """Bring a story's counts up to date with its articles, ``published`` one of their times."""
+    db.execute(
+        """
+        UPDATE stories SET
+            article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
+            outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
+                            FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
+            languages = (SELECT group_concat(DISTINCT language)
+                         FROM articles WHERE story_id = :id),
+            first_seen = min(first_seen, :published),
+            last_seen = max(last_seen, :published)
+        WHERE id = :id
+        """,
+        {"id": story_id, "published": published},
+    )
 
 
 def file_vector(

@@ -55,7 +55,7 @@ def embed_missing(
             break
         inputs = [embedding_input(title, text, words) for _, title, text, _, _ in rows]
         vectors = embed_texts([text or " " for text in inputs])
-        with db.conn:
+        with db.atomic():
             for (article_id, title, text, published, stored_at), source, vector in zip(
                 rows, inputs, vectors, strict=True
             ):
@@ -127,7 +127,7 @@ def write_stories(db: Database, story_of: dict[int, int]) -> dict[str, int]:
         root = story_of.get(original, original)
         groups.setdefault(root, []).append(article_id)
     changed = 0
-    with db.conn:
+    with db.atomic():
         taken: set[int] = set()
         new_story: dict[int, int] = {}
         for root, members in sorted(groups.items(), key=lambda item: -len(item[1])):

@@ -442,6 +442,7 @@ def story_rules(settings: BaseSettings) -> StoryRules:
         number_weight=settings.getfloat("NEWSMON_STORY_NUMBER_WEIGHT"),
         same_outlet_penalty=settings.getfloat("NEWSMON_STORY_SAME_OUTLET_PENALTY"),
         day_penalty=settings.getfloat("NEWSMON_STORY_DAY_PENALTY"),
+        number_conflict_penalty=settings.getfloat("NEWSMON_STORY_NUMBER_CONFLICT_PENALTY"),
     )
 
 

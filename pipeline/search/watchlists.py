@@ -7,6 +7,8 @@
     languages = ["en", "ru"]          # optional: article languages (ISO 639-1)
     feeds = ["https://example.org/feed.xml"]   # optional: feed URLs or titles
     sites = ["example.org"]           # optional: article hosts (subdomains included)
+    per_story = true                  # optional: one match per story (a new event), not
+                                      # one per article of it
 
 The query language is ``pipeline.search.query_language``'s. A watchlist that is new or whose
 definition changed is run over every article already stored (backfill); after that, each crawl
@@ -44,10 +46,14 @@ class Watchlist:
     languages: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
+    per_story: bool = False
 
     @property
     def definition(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        fields = asdict(self)
+        if not self.per_story:  # definitions stored before the option stay the same
+            del fields["per_story"]
+        return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
     def admits(self, url: str, feeds: Iterable[str]) -> bool:
         """Whether an article from ``url``, seen in ``feeds`` (URLs and titles), is in scope."""
@@ -86,7 +92,7 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
     where = f"watchlists file {path}, [watchlists.{name}]"
     if not isinstance(table, dict):
         raise WatchlistError(f"{where}: expected a table with query = '...'")
-    unknown = set(table) - {"query", "languages", "feeds", "sites"}
+    unknown = set(table) - {"query", "languages", "feeds", "sites", "per_story"}
     if unknown:
         raise WatchlistError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     query = table.get("query")
@@ -104,7 +110,12 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise WatchlistError(f"{where}: {key} must be a list of strings")
         lists[key] = tuple(v.strip().lower() if key != "feeds" else v.strip() for v in value)
-    return Watchlist(name, query.strip(), lists["languages"], lists["feeds"], lists["sites"])
+    per_story = table.get("per_story", False)
+    if not isinstance(per_story, bool):
+        raise WatchlistError(f"{where}: per_story must be true or false")
+    return Watchlist(
+        name, query.strip(), lists["languages"], lists["feeds"], lists["sites"], per_story
+    )
 
 
 def sync(
@@ -170,8 +181,11 @@ def stored(db: Database) -> list[Watchlist]:
     watchlists = []
     for row in rows:
         fields = json.loads(row["definition"])  # Watchlist.definition: its fields, lists as JSON
-        lists = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
-        watchlists.append(Watchlist(fields["name"], fields["query"], *lists))
+        languages, feeds, sites = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
+        per_story = bool(fields.get("per_story", False))
+        watchlists.append(
+            Watchlist(fields["name"], fields["query"], languages, feeds, sites, per_story)
+        )
     return watchlists
 
 
@@ -230,10 +244,17 @@ def _match(
         excerpts=False,
     )
     feeds_of = _feeds_of(db, [row["id"] for row in found]) if watchlist.feeds else {}
+    story_of = _stories_of(db, [row["id"] for row in found]) if watchlist.per_story else {}
+    alerted = _alerted_stories(db, watchlist_id, set(story_of.values()))
     added = 0
-    for row in found:
+    for row in sorted(found, key=lambda row: row["id"]):
         if not watchlist.admits(row["url"], feeds_of.get(row["id"], ())):
             continue
+        story = story_of.get(row["id"])
+        if story is not None:
+            if story in alerted:  # per_story: this event has had its match
+                continue
+            alerted.add(story)
         cursor = db.execute(
             "INSERT OR IGNORE INTO matches (watchlist_id, article_id, matched_terms, matched_at) "
             "VALUES (?, ?, ?, ?)",
@@ -241,6 +262,29 @@ def _match(
         )
         added += cursor.rowcount
     return added
+
+
+def _stories_of(db: Database, article_ids: list[int]) -> dict[int, int]:
+    """The story of each article that has one."""
+    if not article_ids:
+        return {}
+    rows = db.execute(
+        f"SELECT id, story_id FROM articles WHERE story_id IS NOT NULL "
+        f"AND id IN ({', '.join(map(str, article_ids))})"
+    )
+    return dict(rows.fetchall())
+
+
+def _alerted_stories(db: Database, watchlist_id: int, stories: set[int]) -> set[int]:
+    """Those of ``stories`` that already have a match of the watchlist."""
+    if not stories:
+        return set()
+    rows = db.execute(
+        "SELECT DISTINCT a.story_id FROM matches m JOIN articles a ON a.id = m.article_id "
+        f"WHERE m.watchlist_id = ? AND a.story_id IN ({', '.join(map(str, stories))})",
+        (watchlist_id,),
+    )
+    return {row[0] for row in rows}
 
 
 def _feeds_of(db: Database, article_ids: list[int]) -> dict[int, set[str]]:

@@ -217,3 +217,40 @@ def test_the_embedding_pipeline_can_be_switched_off() -> None:
     crawler = get_crawler(settings_dict={"NEWSMON_STORY_EMBEDDINGS": False})
     with pytest.raises(NotConfigured):
         EmbedPipeline.from_crawler(crawler)
+
+
+def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:
+    from pipeline.db.connection import open_db
+    from pipeline.search.watchlists import Watchlist, load, match_queued, new_matches, stored, sync
+
+    db_path = tmp_path / "news.db"
+    run = Run(db_path)
+    run(*[article(*key) for key in PENSIONS[:3]])
+    run.close()
+    query_text = "pensions OR пенсий OR зейнетақыны"
+    db = open_db(db_path)
+    try:
+        sync(db, [Watchlist("every", query_text), Watchlist("stories", query_text, per_story=True)])
+        shown = new_matches(db)
+        assert len([m for m in shown if m["watchlist"] == "every"]) == 3
+        assert len([m for m in shown if m["watchlist"] == "stories"]) == 1
+    finally:
+        db.close()
+    # A later article of the same story: no second alert; of a new story: one.
+    run = Run(db_path)
+    run(article(*PENSIONS[3]), article("x-pensions-ru", "ru", "rbc.example"))
+    run.close()
+    db = open_db(db_path)
+    try:
+        match_queued(db, stored(db))
+        later = [m for m in new_matches(db) if m["watchlist"] == "stories"]
+        assert [m["title"] for m in later] == [
+            ARTICLES[("x-pensions-ru", "ru", "rbc.example")]["title"]
+        ]
+    finally:
+        db.close()
+    watchlists_file = tmp_path / "watchlists.toml"
+    watchlists_file.write_text("[watchlists.a]\nquery = 'x'\nper_story = true\n", "utf-8")
+    assert load(watchlists_file)[0].per_story
+    # A watchlist without the option keeps the definition it had before the option existed.
+    assert "per_story" not in Watchlist("a", "x").definition

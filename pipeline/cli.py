@@ -33,6 +33,14 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="SQLite database file.",
 )
+settings_option = click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
+)
 
 
 @contextmanager
@@ -72,14 +80,7 @@ def cli() -> None:
     metavar="NET",
     help="Allow connections to this non-public address or network (CIDR). Repeatable.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
-)
+@settings_option
 @click.option(
     "--watchlists",
     "watchlists_file",
@@ -339,11 +340,8 @@ def search(query: str, db_path: str, limit: int, languages: tuple[str, ...], as_
     """
     with reported():
         results = api.search(db_path, query, limit, languages)
-    if as_json:
-        echo_json(results)
+    if listed_as_json(results, as_json, "No articles match."):
         return
-    if not results:
-        click.echo("No articles match.", err=True)
     for row in results:
         click.echo(f"{row['id']:>6}  {article_line(row)}")
         click.echo(f"        {row['url']}")
@@ -485,11 +483,8 @@ def stories(
     """
     with reported():
         rows = api.stories(db_path, language, since, limit, min_outlets)
-    if as_json:
-        echo_json(rows)
+    if listed_as_json(rows, as_json, "No stories."):
         return
-    if not rows:
-        click.echo("No stories.", err=True)
     for row in rows:
         click.echo(
             f"{row['id']:>6}  [{row['headline_language'] or '?'}] {row['headline'] or '(no title)'}"
@@ -504,14 +499,7 @@ def stories(
 
 @cli.command()
 @db_option
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A setting for this regrouping, e.g. NEWSMON_STORY_VECTOR_THRESHOLD=0.92.",
-)
+@settings_option
 def regroup(db_path: str, overrides: tuple[str, ...]) -> None:
     """Group the stored articles into stories again, after the method or its settings changed.
 
@@ -639,6 +627,17 @@ def feeds_list(db_path: str, as_json: bool) -> None:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def listed_as_json(rows: list[dict[str, Any]], as_json: bool, none: str) -> bool:
+    """Print the rows as JSON if asked (True: nothing more to print), or say ``none`` on stderr
+    when there are no rows."""
+    if as_json:
+        echo_json(rows)
+        return True
+    if not rows:
+        click.echo(none, err=True)
+    return False
 
 
 def article_line(row: dict[str, Any]) -> str:

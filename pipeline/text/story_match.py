@@ -39,7 +39,7 @@ MAX_SHARED = 3
 class StoryRules:
     """The weights and thresholds of the decision (settings ``NEWSMON_STORY_VECTOR_*``)."""
 
-    threshold: float = 0.91
+    threshold: float = 0.92
     mean_threshold: float = 0.89
     name_weight: float = 0.02
     number_weight: float = 0.04

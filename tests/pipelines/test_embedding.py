@@ -39,6 +39,16 @@ def article(event: str, lang: str, outlet: str) -> ArticleItem:
     return item
 
 
+def wire_copy(original: ArticleItem, url: str) -> ArticleItem:
+    """A near-copy of an article under another URL."""
+    return text_item(
+        url,
+        (original.text or "") + " Copyright wire.",
+        original.title,
+        published=original.published or "",
+    )
+
+
 class FakePool:
     """The worker pool, in this process."""
 
@@ -215,12 +225,7 @@ def test_only_unique_articles_are_embedded_and_failures_fall_back_to_terms(
     db = tmp_path / "news.db"
     run = EmbeddingRun(db)
     original = article(*PENSIONS[0])
-    copy = text_item(
-        "https://wire.example/news/1",
-        (original.text or "") + " Copyright wire.",
-        original.title,
-        published=original.published or "",
-    )
+    copy = wire_copy(original, "https://wire.example/news/1")
     run(original, copy)
     run.close()
     assert [call[1] for call in run.pool.calls] == [original.title]  # the copy: not embedded
@@ -284,12 +289,7 @@ def test_a_copy_of_an_article_being_embedded_is_stored_after_it(tmp_path: Path) 
     db = tmp_path / "news.db"
     run = EmbeddingRun(db)
     original = article(*PENSIONS[0])
-    copy = text_item(
-        "https://wire.example/news/2",
-        (original.text or "") + " Copyright wire.",
-        original.title,
-        published=original.published or "",
-    )
+    copy = wire_copy(original, "https://wire.example/news/2")
     stored: list[str] = []
 
     async def through(item: ArticleItem) -> None:

@@ -46,6 +46,7 @@ NEWSMON_STORY_NUMBER_WEIGHT = 0.04  # added per shared number (at most 3)
 NEWSMON_STORY_SAME_OUTLET_PENALTY = 0.01
 NEWSMON_STORY_DAY_PENALTY = 0.01  # per day between the two publication times
 NEWSMON_STORY_NUMBER_CONFLICT_PENALTY = 0.05  # both headlines give figures, none shared
+NEWSMON_STORY_COMMON_NAME_SHARE = 0.1  # names in more of the window's articles do not count
 NEWSMON_STORY_VECTOR_CANDIDATES = 1000  # stored articles of the window compared, newest first
 # Feed scheduling: how often a healthy feed may be fetched, and the back-off after failures
 # (doubling from the base up to the maximum, or longer if the server sends Retry-After).

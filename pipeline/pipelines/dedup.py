@@ -489,6 +489,7 @@ def story_rules(settings: BaseSettings) -> StoryRules:
         same_outlet_penalty=settings.getfloat("NEWSMON_STORY_SAME_OUTLET_PENALTY"),
         day_penalty=settings.getfloat("NEWSMON_STORY_DAY_PENALTY"),
         number_conflict_penalty=settings.getfloat("NEWSMON_STORY_NUMBER_CONFLICT_PENALTY"),
+        common_name_share=settings.getfloat("NEWSMON_STORY_COMMON_NAME_SHARE"),
     )
 
 

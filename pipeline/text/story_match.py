@@ -5,7 +5,8 @@ evidence for a pair of articles is one score:
 
     cosine of the two embeddings (``pipeline.text.embeddings``)
     + ``name_weight`` per shared name key and ``number_weight`` per shared number key
-      (``pipeline.text.story_keys``; at most ``MAX_SHARED`` of each count)
+      (``pipeline.text.story_keys``; at most ``MAX_SHARED`` of each count; names common among
+      the candidates, ``common_names``, do not)
     - ``same_outlet_penalty`` when both come from one site (an outlet's follow-ups on a topic
       are alike in wording, not always one event)
     - ``day_penalty`` per day between their publication times
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 MAX_SHARED = 3
+COMMON_NAME_MINIMUM = 5
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class StoryRules:
     same_outlet_penalty: float = 0.01
     day_penalty: float = 0.01
     number_conflict_penalty: float = 0.05
+    common_name_share: float = 0.1
 
 
 @dataclass
@@ -76,10 +79,11 @@ def pair_scores(
 ) -> list[float]:
     """The score of the article against each candidate (``matrix``: their vectors, in order)."""
     cosines = (matrix @ vector).tolist() if len(candidates) else []
+    common = common_names(keys, candidates, rules)
     scores = []
     for cosine, other in zip(cosines, candidates, strict=True):
         shared = keys & other.keys
-        names = sum(1 for key in shared if key.startswith("n:"))
+        names = sum(1 for key in shared if key.startswith("n:") and key not in common)
         numbers = sum(1 for key in shared if key.startswith("#"))
         score = (
             cosine
@@ -95,6 +99,23 @@ def pair_scores(
             score -= rules.day_penalty * days
         scores.append(score)
     return scores
+
+
+def common_names(
+    keys: frozenset[str], candidates: Sequence[Candidate], rules: StoryRules
+) -> set[str]:
+    """The article's names that more than ``common_name_share`` of the candidates (and at least
+    ``COMMON_NAME_MINIMUM``) also have: in the news of the window they say little (President,
+    Trump, Kazakhstan in a Kazakh outlet's feed)."""
+    if not rules.common_name_share:
+        return set()
+    bound = max(COMMON_NAME_MINIMUM, rules.common_name_share * len(candidates))
+    names = {key for key in keys if key.startswith("n:")}
+    counts = dict.fromkeys(names, 0)
+    for other in candidates:
+        for key in names & other.keys:
+            counts[key] += 1
+    return {key for key, count in counts.items() if count > bound}
 
 
 def conflicting_figures(keys: frozenset[str], other: frozenset[str]) -> bool:

@@ -14,6 +14,7 @@ from pipeline.text.story_match import (
     StoryGrouper,
     StoryRules,
     choose_story,
+    common_names,
     conflicting_figures,
     outlet_of,
     pair_scores,
@@ -117,3 +118,20 @@ def test_stories_on_the_held_out_set() -> None:
     result = evaluate(words=0, orders=10, path=HELD_OUT)
     overall = result["pairs"]["all"]
     assert overall["precision"] >= 0.9 and overall["recall"] >= 0.85, result["pairs"]
+
+
+def test_names_common_among_the_candidates_do_not_count() -> None:
+    rules = StoryRules(day_penalty=0, same_outlet_penalty=0, common_name_share=0.1)
+    mine = frozenset({"n:trmp", "n:bjng"})
+    crowd = [candidate(f"https://o{i}.example/", f"s{i}", frozenset({"n:trmp"})) for i in range(8)]
+    other = candidate("https://x.example/", "x", frozenset({"n:trmp", "n:bjng"}))
+    candidates = [*crowd, other]
+    matrix = np.vstack([unit(1, 0)] * len(candidates))
+    scores = pair_scores(unit(1, 0), mine, None, NOW, candidates, matrix, rules)
+    assert scores[0] == pytest.approx(1.0)  # Trump: in 9 of 9 candidates, no evidence
+    assert scores[-1] == pytest.approx(1 + rules.name_weight)  # Beijing still counts
+    assert common_names(mine, candidates, rules) == {"n:trmp"}
+    every = StoryRules(day_penalty=0, same_outlet_penalty=0, common_name_share=0)
+    assert pair_scores(unit(1, 0), mine, None, NOW, candidates, matrix, every)[0] == pytest.approx(
+        1 + every.name_weight
+    )

@@ -165,13 +165,16 @@ class DedupPipeline:
         """The item, decided; with embeddings on, a unique article's story is decided once its
         embedding is back from the workers (the item is then returned by a coroutine)."""
         if isinstance(item, ArticleItem) and item.status == statuses.OK and item.fingerprints:
+            if item.url in self._embedding:  # the same page again (a redirect to it)
+                return self._after(self._embedding[item.url], item)
             unique = self.classify(item, item.fingerprints)
-            if unique is not None and self.embedder is not None:
-                self._embedding[item.url] = asyncio.Event()
-                return self._story_by_embedding(item, unique, self.embedder)
+            # A copy of an article being embedded goes to the store after it.
             original = self._embedding.get(item.same_as_url or item.duplicate_of_url or "")
             if original is not None:
                 return self._after(original, item)
+            if unique is not None and self.embedder is not None:
+                self._embedding[item.url] = asyncio.Event()
+                return self._story_by_embedding(item, unique, self.embedder)
         return item
 
     @staticmethod

@@ -80,6 +80,24 @@ class EmbeddingRun(Run):
                 result = asyncio.run(result)
             self.store.process_item(result)
 
+    def concurrently(self, *items: ArticleItem) -> list[str]:
+        """Process the items as Scrapy does, each going on while others wait for their
+        embedding; the URLs in the order they reached the store."""
+        stored: list[str] = []
+
+        async def through(item: ArticleItem) -> None:
+            result = self.dedup.process_item(item)
+            if inspect.iscoroutine(result):
+                result = await result
+            stored.append(result.url)
+            self.store.process_item(result)
+
+        async def together() -> None:
+            await asyncio.gather(*(through(item) for item in items))
+
+        asyncio.run(together())
+        return stored
+
 
 PENSIONS = [
     ("pensions-kz", "ru", "tengri.example"),
@@ -290,19 +308,7 @@ def test_a_copy_of_an_article_being_embedded_is_stored_after_it(tmp_path: Path) 
     run = EmbeddingRun(db)
     original = article(*PENSIONS[0])
     copy = wire_copy(original, "https://wire.example/news/2")
-    stored: list[str] = []
-
-    async def through(item: ArticleItem) -> None:
-        result = run.dedup.process_item(item)
-        if inspect.iscoroutine(result):
-            result = await result
-        stored.append(result.url)
-        run.store.process_item(result)
-
-    async def both() -> None:
-        await asyncio.gather(through(original), through(copy))
-
-    asyncio.run(both())
+    stored = run.concurrently(original, copy)
     run.close()
     assert stored == [original.url, copy.url]
     ((duplicate_of,),) = query(db, f"select duplicate_of from articles where url = '{copy.url}'")
@@ -323,3 +329,20 @@ def test_datasette_lists_the_stories_across_languages_and_links_their_articles(
     articles = get_json(db, f"/news/story.json?story_id={rows[0]['story']}&_shape=objects")["rows"]
     assert {a["language"] for a in articles} == {"ru", "kk", "en", "uk"}
     assert "stories_across_languages" in get(db, "/").text  # linked from the front page
+
+
+def test_the_same_page_twice_while_it_is_embedded_is_one_article_with_two_sightings(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    first = article(*PENSIONS[0])
+    again = article(*PENSIONS[0])  # a redirect from another feed's link, landing on it
+    again.entry.feed_url = "http://news.test/feeds/other.rss"
+    again.entry.link = "http://news.test/redirect?to=pensions"
+    assert run.concurrently(first, again) == [first.url, again.url]
+    run.close()
+    assert len(run.pool.calls) == 1
+    assert query(db, "select count(*) from articles") == [(1,)]
+    assert query(db, "select count(*) from entries") == [(2,)]
+    assert run.stats.get_value("newsmon/dedup/unique") == 1

@@ -37,11 +37,14 @@ BENCH_SETTINGS = {
 }
 
 
-def run_crawl(feeds: Path, db: Path, allow: list[str], workers: int) -> dict[str, Any]:
+def run_crawl(
+    feeds: Path, db: Path, allow: list[str], workers: int, extra: list[str] | None = None
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "pipeline", "crawl", "--feeds", str(feeds), "--db", str(db)]
     for network in allow:
         command += ["--allow-private", network]
     settings = {**BENCH_SETTINGS, "NEWSMON_EXTRACT_WORKERS": str(workers)}
+    settings.update(pair.partition("=")[::2] for pair in extra or ())
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
     started = time.monotonic()
@@ -188,6 +191,9 @@ def main() -> None:
         "--workers", type=int, default=0, help="extraction processes (0: one per core)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a crawl setting"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsmon-bench-")))
@@ -195,7 +201,7 @@ def main() -> None:
         if feeds is None:
             feeds = write_feed_list(stack.enter_context(demo_site()), tmp)
             allow = ["127.0.0.1/32"]
-        run = run_crawl(feeds, tmp / "bench.db", allow, args.workers)
+        run = run_crawl(feeds, tmp / "bench.db", allow, args.workers, args.set)
         figures = crawl_figures(tmp / "bench.db")
         base = baseline(figures.pop("urls"))
     stored = figures["articles_with_text"]

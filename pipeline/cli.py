@@ -33,6 +33,14 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="SQLite database file.",
 )
+settings_option = click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
+)
 
 
 @contextmanager
@@ -72,14 +80,7 @@ def cli() -> None:
     metavar="NET",
     help="Allow connections to this non-public address or network (CIDR). Repeatable.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
-)
+@settings_option
 @click.option(
     "--watchlists",
     "watchlists_file",
@@ -140,7 +141,7 @@ def crawl(
         )
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
-    apply_overrides(settings, overrides)
+    settings.update(parse_overrides(overrides))
     if on_matches:
         settings["NEWSMON_ON_MATCHES"] = on_matches
     if force:
@@ -168,13 +169,15 @@ def crawl(
         sys.exit(EX_UNAVAILABLE)
 
 
-def apply_overrides(settings: dict[str, str], overrides: tuple[str, ...]) -> None:
-    """The ``-s NAME=VALUE`` options, into the settings."""
+def parse_overrides(overrides: tuple[str, ...]) -> dict[str, str]:
+    """``-s NAME=VALUE`` options as settings."""
+    settings = {}
     for override in overrides:
         name, sep, value = override.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
         settings[name.strip()] = value
+    return settings
 
 
 @cli.command()
@@ -188,7 +191,7 @@ def apply_overrides(settings: dict[str, str], overrides: tuple[str, ...]) -> Non
     "--max-pages", default=0, show_default=True, help="Most pages to request; 0: no limit."
 )
 @click.option("--allow-private", multiple=True, metavar="NET", help="As for crawl.")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="As for crawl.")
+@settings_option
 @click.option("--log-file", type=click.Path(dir_okay=False), help="As for crawl.")
 def backfill(
     db_path: str,
@@ -215,7 +218,7 @@ def backfill(
     """
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
-    apply_overrides(settings, overrides)
+    settings.update(parse_overrides(overrides))
     try:
         with reported():
             result = api.backfill(db_path, site, since, until, max_pages, allow_private, settings)
@@ -421,11 +424,8 @@ def search(query: str, db_path: str, limit: int, languages: tuple[str, ...], as_
     """
     with reported():
         results = api.search(db_path, query, limit, languages)
-    if as_json:
-        echo_json(results)
+    if listed_as_json(results, as_json, "No articles match."):
         return
-    if not results:
-        click.echo("No articles match.", err=True)
     for row in results:
         click.echo(f"{row['id']:>6}  {article_line(row)}")
         click.echo(f"        {row['url']}")
@@ -573,6 +573,92 @@ def changes(db_path: str, since: str, kinds: tuple[str, ...], as_json: bool) -> 
         click.echo(f"{'':>27}{row['url']}")
 
 
+@cli.command()
+@db_option
+@click.option(
+    "--lang",
+    "language",
+    metavar="CODE",
+    help="Headlines in this language (ru, uk, kk, en) where the story has one.",
+)
+@click.option(
+    "--since",
+    help="Only stories last seen since: a date (2026-11-01), a time, or an age (24h, 7d).",
+)
+@click.option("-n", "--limit", default=20, show_default=True, help="Most stories to show.")
+@click.option(
+    "--min-outlets", default=1, show_default=True, help="Only stories told by this many outlets."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of stories with their articles."
+)
+def stories(
+    db_path: str,
+    language: str | None,
+    since: str | None,
+    limit: int,
+    min_outlets: int,
+    as_json: bool,
+) -> None:
+    """Show the stories: one event told by several outlets, in any of the languages.
+
+    Most outlets first. Each story's headline is in the --lang language when one of its
+    articles is (else its first headline, with its language), then its outlets, languages,
+    and when it was first and last seen.
+
+    \b
+    Example:
+        newsmon stories --lang ru --since 24h --db data/news.db
+        newsmon stories --min-outlets 3 --json --db data/news.db
+    """
+    with reported():
+        rows = api.stories(db_path, language, since, limit, min_outlets)
+    if listed_as_json(rows, as_json, "No stories."):
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']:>6}  [{row['headline_language'] or '?'}] {row['headline'] or '(no title)'}"
+        )
+        click.echo(
+            f"        {row['outlet_count'] or 0} outlets, {row['article_count'] or 0} articles, "
+            f"{', '.join(row['languages']) or '-'}; "
+            f"{(row['first_seen'] or '')[:16]} to {(row['last_seen'] or '')[:16]}"
+        )
+        click.echo(f"        {', '.join(row['outlets'])}")
+
+
+@cli.command()
+@db_option
+@settings_option
+def regroup(db_path: str, overrides: tuple[str, ...]) -> None:
+    """Group the stored articles into stories again, after the method or its settings changed.
+
+    Embeds the headlines that have no vector of the current method yet (committed as it
+    goes: a killed run resumes), then groups every article again in order of publication and
+    writes the stories in one transaction. Waits for no crawl: fails if one is running.
+
+    \b
+    Example:
+        newsmon regroup --db data/news.db
+        newsmon regroup --db data/news.db -s NEWSMON_STORY_VECTOR_THRESHOLD=0.92
+    """
+    settings = parse_overrides(overrides)
+    interactive = sys.stderr.isatty()
+
+    def progress(step: str, done: int, total: int) -> None:
+        if interactive:
+            label = "embedding headlines" if step == "embed" else "grouping"
+            click.echo(f"\r{label}: {done}/{total}", nl=done >= total, err=True)
+
+    with reported():
+        result = api.regroup(db_path, settings, progress)
+    click.echo(
+        f"{result['embedded']} headlines embedded; {result['articles']} articles in "
+        f"{result['stories']} stories, {result['changed']} moved",
+        err=True,
+    )
+
+
 @cli.group()
 def feeds() -> None:
     """Manage the feed list stored in the database.
@@ -680,6 +766,17 @@ def feeds_list(db_path: str, as_json: bool) -> None:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def listed_as_json(rows: list[dict[str, Any]], as_json: bool, none: str) -> bool:
+    """Print the rows as JSON if asked (True: nothing more to print), or say ``none`` on stderr
+    when there are no rows."""
+    if as_json:
+        echo_json(rows)
+        return True
+    if not rows:
+        click.echo(none, err=True)
+    return False
 
 
 def article_line(row: dict[str, Any]) -> str:

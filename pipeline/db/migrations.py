@@ -395,3 +395,22 @@ def add_feed_kind(db: Database) -> None:
     before is a feed."""
     db.execute("ALTER TABLE feeds ADD COLUMN kind TEXT")
     db.execute("UPDATE feeds SET kind = 'feed'")
+
+
+@migrations()
+def add_story_vectors(db: Database) -> None:
+    """Each original article's headline embedding (384 signed bytes), the model and input it was
+    computed from (``method``), and its name and number keys, for grouping stories across
+    languages. Looked up by method and publication time (the story window)."""
+    db.execute(
+        """
+        CREATE TABLE story_vectors (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            published TEXT,
+            vector BLOB NOT NULL,
+            keys TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX story_vectors_by_time ON story_vectors (method, published)")

@@ -13,17 +13,23 @@ recorded on the item by URL; the store turns them into rows (``DedupTables``). I
 4. otherwise a story: the best match by title-and-lead terms (IDF-weighted cosine, terms
    transliterated to Latin so Russian and English can meet, headlines sharing a term) among
    articles published within ``NEWSMON_STORY_WINDOW_DAYS``, if at least
-   ``NEWSMON_STORY_THRESHOLD``; else a new story.
+   ``NEWSMON_STORY_THRESHOLD``; else a new story. With embeddings on, a unique article (and
+   only a unique one: copies and near-copies are not embedded) is first sent to the workers
+   for its headline's embedding (``pipeline.pipelines.embedding.StoryEmbedder``), then grouped
+   by it with its names and numbers (``pipeline.text.story_match``) against the embedded
+   articles of the window.
 
 Every lookup is bounded (indexed, with limits), so the cost per article does not grow with the
 database: see ``benchmarks/dedup_bench.py`` (measurements: docs/performance.md).
 
 Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_NEAR_DUPLICATE_THRESHOLD``, ``NEWSMON_STORY_THRESHOLD``,
-``NEWSMON_STORY_WINDOW_DAYS``.
+``NEWSMON_STORY_WINDOW_DAYS``, ``NEWSMON_STORY_VECTOR_*`` and the other ``NEWSMON_STORY_*`` weights
+(``story_rules``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections import Counter, OrderedDict
@@ -36,12 +42,17 @@ from pipeline import statuses
 from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url
+from pipeline.pipelines.embedding import StoryEmbedder
+from pipeline.text.embeddings import from_blobs
 from pipeline.text.fingerprints import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
+from pipeline.text.story_match import Candidate, StoryRules, choose_story, outlet_of, pair_scores
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
 
@@ -65,6 +76,10 @@ class Recent:
     terms: list[str]
     headline: set[str]
     keys: list[Any] = field(default_factory=list)  # hash, canonical, buckets it is filed under
+    story: Hashable = None  # ("url", first article's URL) or ("id", stored story id)
+    vector: bytes | None = None  # its embedding, if any, and what it was computed from
+    method: str | None = None
+    story_keys: frozenset[str] = frozenset()
 
 
 class RecentIndex:
@@ -100,12 +115,19 @@ class DedupPipeline:
         near_threshold: float = 0.5,
         story_threshold: float = 0.3,
         story_window_days: float = 3.0,
+        story_rules: StoryRules | None = None,
+        vector_candidates: int = 1000,
+        embedder: StoryEmbedder | None = None,
     ) -> None:
         self.db_path = db_path
         self.stats = stats
         self.near_threshold = near_threshold
         self.story_threshold = story_threshold
         self.story_window = timedelta(days=story_window_days)
+        self.story_rules = story_rules or StoryRules()
+        self.vector_candidates = vector_candidates
+        self.embedder = embedder
+        self._embedding: dict[str, asyncio.Event] = {}  # unique articles being embedded
         self._db: Database | None = None
         self._recent = RecentIndex()
         self._run_df: Counter[str] = Counter()
@@ -121,6 +143,9 @@ class DedupPipeline:
             near_threshold=settings.getfloat("NEWSMON_NEAR_DUPLICATE_THRESHOLD"),
             story_threshold=settings.getfloat("NEWSMON_STORY_THRESHOLD"),
             story_window_days=settings.getfloat("NEWSMON_STORY_WINDOW_DAYS"),
+            story_rules=story_rules(settings),
+            vector_candidates=settings.getint("NEWSMON_STORY_VECTOR_CANDIDATES"),
+            embedder=StoryEmbedder.from_crawler(crawler),
         )
 
     @property
@@ -137,11 +162,22 @@ class DedupPipeline:
             self._db = None
 
     def process_item(self, item: Any) -> Any:
+        """The item, decided; with embeddings on, a unique article's story is decided once its
+        embedding is back from the workers (the item is then returned by a coroutine)."""
         if isinstance(item, ArticleItem) and item.status == statuses.OK and item.fingerprints:
             if item.revisit is not None:  # a stored article re-checked: never its own copy
                 self.refile(item, item.fingerprints)
-            else:
-                self.classify(item, item.fingerprints)
+                return item
+            if item.url in self._embedding:  # the same page again (a redirect to it)
+                return self._after(self._embedding[item.url], item)
+            unique = self.classify(item, item.fingerprints)
+            # A copy of an article being embedded goes to the store after it.
+            original = self._embedding.get(item.same_as_url or item.duplicate_of_url or "")
+            if original is not None:
+                return self._after(original, item)
+            if unique is not None and self.embedder is not None:
+                self._embedding[item.url] = asyncio.Event()
+                return self._story_by_embedding(item, unique, self.embedder)
         return item
 
     def refile(self, item: ArticleItem, fp: Fingerprints) -> None:
@@ -151,13 +187,23 @@ class DedupPipeline:
         item.story_index_terms = index_terms(fp.story_terms, idf)
         item.story_norm = math.sqrt(sum(idf[t] ** 2 for t in set(fp.story_terms)))
 
-    def classify(self, item: ArticleItem, fp: Fingerprints) -> None:
+    @staticmethod
+    async def _after(original: asyncio.Event, item: ArticleItem) -> ArticleItem:
+        """A copy of an article still waiting for its embedding goes to the store after it,
+        which must have stored the original to point the copy at it."""
+        await original.wait()
+        await asyncio.sleep(0)
+        return item
+
+    def classify(self, item: ArticleItem, fp: Fingerprints) -> Recent | None:
+        """Decide what the article is; a unique article's story too, unless it waits for its
+        embedding (then its ``Recent`` is returned)."""
         item.canonical_url = sane_canonical(item.canonical_url, item.url)
         same = self._same_text(item.url, fp) or self._same_canonical(item, fp)
         if same is not None:
             item.same_as_url, reason = same
             self.stats.inc_value(f"newsmon/dedup/same_{reason}")
-            return
+            return None
         near = self._near_duplicate(item, fp)
         keys: list[Any] = [("hash", fp.text_hash)]
         if item.canonical_url:
@@ -173,18 +219,116 @@ class DedupPipeline:
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         else:
             keys += [("bucket", bucket) for bucket in fp.buckets]
-            item.story_of_url = self._story_match(
-                item.url, published, terms, headline, idf, norm, seen
-            )
+            if self.embedder is None:
+                self._join(
+                    item, self._story_match(item.url, published, terms, headline, idf, norm, seen)
+                )
             item.story_index_terms = index_terms(terms, idf)
             self.stats.inc_value("newsmon/dedup/unique")
-            self.stats.inc_value(
-                "newsmon/stories/joined" if item.story_of_url else "newsmon/stories/new"
-            )
             self._run_df.update(set(terms))
             self._run_articles += 1
         item.story_norm = norm
-        self._recent.add(Recent(item.url, fp.signature, published, terms, headline, keys))
+        recent = Recent(item.url, fp.signature, published, terms, headline, keys)
+        recent.story = self._story_key(item.story_of_url) or ("url", item.url)
+        self._recent.add(recent)
+        return recent if near is None else None
+
+    def _join(self, item: ArticleItem, story_of_url: str | None) -> None:
+        item.story_of_url = story_of_url
+        self.stats.inc_value("newsmon/stories/joined" if story_of_url else "newsmon/stories/new")
+
+    async def _story_by_embedding(
+        self, item: ArticleItem, recent: Recent, embedder: StoryEmbedder
+    ) -> ArticleItem:
+        """Embed a unique article (copies and near-copies never are), then decide its story by
+        embeddings; by terms if the embedding failed."""
+        try:
+            await embedder.embed(item)
+            if item.story_vector is not None:
+                story_of = self._vector_story_match(item, recent.published)
+                recent.vector, recent.method = item.story_vector, item.story_vector_method
+                recent.story_keys = frozenset(item.story_keys)
+            else:
+                idf, seen = self._idf(recent.terms)
+                norm = math.sqrt(sum(idf[t] ** 2 for t in set(recent.terms)))
+                story_of = self._story_match(
+                    item.url, recent.published, recent.terms, recent.headline, idf, norm, seen
+                )
+            self._join(item, story_of)
+            recent.story = self._story_key(story_of) or ("url", item.url)
+        finally:  # its copies waiting for it go on (they reach the store after it)
+            self._embedding.pop(item.url).set()
+        return item
+
+    def _story_key(self, url: str | None) -> Hashable:
+        """The story of an article of this run or a stored one, as ``Recent.story``."""
+        if url is None:
+            return None
+        recent = self._recent.articles.get(url)
+        if recent is not None:
+            return recent.story
+        row = self.db.execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
+        return ("id", row[0]) if row and row[0] is not None else ("url", url)
+
+    def _vector_story_match(self, item: ArticleItem, published: datetime | None) -> str | None:
+        """The article whose story this one joins, by embeddings, names and numbers, among the
+        embedded articles of this run and the stored ones of the window
+        (``NEWSMON_STORY_VECTOR_CANDIDATES`` at most, newest first)."""
+        assert item.story_vector is not None
+        method = item.story_vector_method
+        candidates: list[Candidate] = []
+        blobs: list[bytes] = []
+        for recent in self._recent.articles.values():
+            if (
+                recent.vector is not None
+                and recent.method == method
+                and recent.url != item.url
+                and within(published, recent.published, self.story_window)
+            ):
+                candidates.append(
+                    Candidate(
+                        recent.url,
+                        recent.story,
+                        recent.story_keys,
+                        outlet_of(recent.url),
+                        recent.published,
+                    )
+                )
+                blobs.append(recent.vector)
+        if published is not None:
+            rows = self.db.execute(
+                "SELECT a.url, v.vector, v.keys, a.story_id, v.published "
+                "FROM story_vectors v JOIN articles a ON a.id = v.article_id "
+                "WHERE v.method = ? AND v.published BETWEEN ? AND ? "
+                "ORDER BY v.published DESC LIMIT ?",
+                (
+                    method,
+                    iso(published - self.story_window),
+                    iso(published + self.story_window),
+                    self.vector_candidates,
+                ),
+            ).fetchall()
+            for url, vector, keys, story_id, when in rows:
+                if url == item.url or url in self._recent.articles:
+                    continue
+                story = ("id", story_id) if story_id is not None else ("url", url)
+                keyset = frozenset(keys.split())
+                candidates.append(Candidate(url, story, keyset, outlet_of(url), parse_time(when)))
+                blobs.append(vector)
+        if not candidates:
+            return None
+        vector = from_blobs([item.story_vector])[0]
+        scores = pair_scores(
+            vector,
+            frozenset(item.story_keys),
+            outlet_of(item.url),
+            published,
+            candidates,
+            from_blobs(blobs),
+            self.story_rules,
+        )
+        chosen = choose_story(scores, candidates, self.story_rules)
+        return chosen[0].url if chosen else None
 
     def _same_text(self, url: str, fp: Fingerprints) -> tuple[str, str] | None:
         for known in self._recent.lookup(("hash", fp.text_hash)):
@@ -346,6 +490,20 @@ class DedupPipeline:
                 ).fetchall()
             )
         return stored
+
+
+def story_rules(settings: BaseSettings) -> StoryRules:
+    """The story decision's weights and thresholds, from the settings."""
+    return StoryRules(
+        threshold=settings.getfloat("NEWSMON_STORY_VECTOR_THRESHOLD"),
+        mean_threshold=settings.getfloat("NEWSMON_STORY_VECTOR_MEAN_THRESHOLD"),
+        name_weight=settings.getfloat("NEWSMON_STORY_NAME_WEIGHT"),
+        number_weight=settings.getfloat("NEWSMON_STORY_NUMBER_WEIGHT"),
+        same_outlet_penalty=settings.getfloat("NEWSMON_STORY_SAME_OUTLET_PENALTY"),
+        day_penalty=settings.getfloat("NEWSMON_STORY_DAY_PENALTY"),
+        number_conflict_penalty=settings.getfloat("NEWSMON_STORY_NUMBER_CONFLICT_PENALTY"),
+        common_name_share=settings.getfloat("NEWSMON_STORY_COMMON_NAME_SHARE"),
+    )
 
 
 # Shingles of stored candidate texts, kept for the next articles: copies of one story arrive

@@ -2,7 +2,8 @@
 
 ``DedupPipeline`` decides on an item what it is (a copy, a near-copy, which story); the store
 writes the article's row and, in the same transaction, hands over to ``DedupTables``, which
-owns ``stories``, ``near_dup_buckets``, ``term_df`` and ``story_index`` and the dedup columns of
+owns ``stories``, ``near_dup_buckets``, ``term_df``, ``story_index`` and ``story_vectors`` and the
+dedup columns of
 ``articles`` (``text_hash``, ``duplicate_of``, ``duplicate_similarity``, ``story_terms``,
 ``story_norm``, ``story_id``).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pipeline.pipelines.dedup import iso, parse_time
 from pipeline.text.fingerprints import fingerprint
 
 if TYPE_CHECKING:
@@ -77,20 +79,16 @@ class DedupTables:
                     "VALUES (?, ?, ?)",
                     [(term, published, article_id) for term in item.story_index_terms],
                 )
-        self.db.execute(
-            """
-            UPDATE stories SET
-                article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
-                outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
-                                FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
-                languages = (SELECT group_concat(DISTINCT language)
-                             FROM articles WHERE story_id = :id),
-                first_seen = min(first_seen, :published),
-                last_seen = max(last_seen, :published)
-            WHERE id = :id
-            """,
-            {"id": columns["story_id"], "published": published},
-        )
+            if item.story_vector is not None:
+                file_vector(
+                    self.db,
+                    article_id,
+                    item.story_vector_method or "",
+                    published,
+                    item.story_vector,
+                    item.story_keys,
+                )
+        count_story(self.db, columns["story_id"], published)
 
     def _story_of(self, item: ArticleItem, published: str) -> int:
         """The story the article joins, or a new one."""
@@ -164,3 +162,34 @@ class DedupTables:
             "story_terms": " ".join(fp.story_terms),
             "story_norm": item.story_norm,
         }
+
+
+def count_story(db: Database, story_id: int, published: str) -> None:
+    """Bring a story's counts up to date with its articles, ``published`` one of their times."""
+    db.execute(
+        """
+        UPDATE stories SET
+            article_count = (SELECT count(*) FROM articles WHERE story_id = :id),
+            outlet_count = (SELECT count(DISTINCT coalesce(site_name, feed_id))
+                            FROM articles WHERE story_id = :id AND duplicate_of IS NULL),
+            languages = (SELECT group_concat(DISTINCT language)
+                         FROM articles WHERE story_id = :id),
+            first_seen = min(first_seen, :published),
+            last_seen = max(last_seen, :published)
+        WHERE id = :id
+        """,
+        {"id": story_id, "published": published},
+    )
+
+
+def file_vector(
+    db: Database, article_id: int, method: str, published: str, vector: bytes, keys: list[str]
+) -> None:
+    """Store an article's embedding and keys, under its publication time in UTC (the form the
+    story window is looked up in)."""
+    moment = parse_time(published)
+    db.execute(
+        "INSERT OR REPLACE INTO story_vectors (article_id, method, published, vector, keys) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (article_id, method, iso(moment) if moment else None, vector, " ".join(keys)),
+    )

@@ -9,6 +9,8 @@
     sites = ["example.org"]           # optional: article hosts (subdomains included)
     changes = true                    # optional: also alert when a matched article is edited
                                       # or removed (NEWSMON_ON_MATCHES, docs/revisions.md)
+    per_story = true                  # optional: one match per story (a new event), not
+                                      # one per article of it
 
 The query language is ``pipeline.search.query_language``'s. A watchlist that is new or whose
 definition changed is run over every article already stored (backfill); after that, each crawl
@@ -47,12 +49,15 @@ class Watchlist:
     feeds: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
     changes: bool = False  # also alert when a matched article is edited or removed
+    per_story: bool = False
 
     @property
     def definition(self) -> str:
         fields = asdict(self)
         if not self.changes:  # definitions stored before the option stay the same
             del fields["changes"]
+        if not self.per_story:  # definitions stored before the option stay the same
+            del fields["per_story"]
         return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
     def admits(self, url: str, feeds: Iterable[str]) -> bool:
@@ -92,7 +97,7 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
     where = f"watchlists file {path}, [watchlists.{name}]"
     if not isinstance(table, dict):
         raise WatchlistError(f"{where}: expected a table with query = '...'")
-    unknown = set(table) - {"query", "languages", "feeds", "sites", "changes"}
+    unknown = set(table) - {"query", "languages", "feeds", "sites", "changes", "per_story"}
     if unknown:
         raise WatchlistError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     query = table.get("query")
@@ -113,8 +118,17 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
     changes = table.get("changes", False)
     if not isinstance(changes, bool):
         raise WatchlistError(f"{where}: changes must be true or false")
+    per_story = table.get("per_story", False)
+    if not isinstance(per_story, bool):
+        raise WatchlistError(f"{where}: per_story must be true or false")
     return Watchlist(
-        name, query.strip(), lists["languages"], lists["feeds"], lists["sites"], changes
+        name,
+        query.strip(),
+        lists["languages"],
+        lists["feeds"],
+        lists["sites"],
+        changes=changes,
+        per_story=per_story,
     )
 
 
@@ -183,8 +197,17 @@ def stored(db: Database) -> list[Watchlist]:
         fields = json.loads(row["definition"])  # Watchlist.definition: its fields, lists as JSON
         languages, feeds, sites = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
         changes = bool(fields.get("changes", False))
+        per_story = bool(fields.get("per_story", False))
         watchlists.append(
-            Watchlist(fields["name"], fields["query"], languages, feeds, sites, changes)
+            Watchlist(
+                fields["name"],
+                fields["query"],
+                languages,
+                feeds,
+                sites,
+                changes=changes,
+                per_story=per_story,
+            )
         )
     return watchlists
 
@@ -244,10 +267,17 @@ def _match(
         excerpts=False,
     )
     feeds_of = _feeds_of(db, [row["id"] for row in found]) if watchlist.feeds else {}
+    story_of = _stories_of(db, [row["id"] for row in found]) if watchlist.per_story else {}
+    alerted = _alerted_stories(db, watchlist_id, set(story_of.values()))
     added = 0
-    for row in found:
+    for row in sorted(found, key=lambda row: row["id"]):
         if not watchlist.admits(row["url"], feeds_of.get(row["id"], ())):
             continue
+        story = story_of.get(row["id"])
+        if story is not None:
+            if story in alerted:  # per_story: this event has had its match
+                continue
+            alerted.add(story)
         cursor = db.execute(
             "INSERT OR IGNORE INTO matches (watchlist_id, article_id, matched_terms, matched_at) "
             "VALUES (?, ?, ?, ?)",
@@ -255,6 +285,29 @@ def _match(
         )
         added += cursor.rowcount
     return added
+
+
+def _stories_of(db: Database, article_ids: list[int]) -> dict[int, int]:
+    """The story of each article that has one."""
+    if not article_ids:
+        return {}
+    rows = db.execute(
+        f"SELECT id, story_id FROM articles WHERE story_id IS NOT NULL "
+        f"AND id IN ({', '.join(map(str, article_ids))})"
+    )
+    return dict(rows.fetchall())
+
+
+def _alerted_stories(db: Database, watchlist_id: int, stories: set[int]) -> set[int]:
+    """Those of ``stories`` that already have a match of the watchlist."""
+    if not stories:
+        return set()
+    rows = db.execute(
+        "SELECT DISTINCT a.story_id FROM matches m JOIN articles a ON a.id = m.article_id "
+        f"WHERE m.watchlist_id = ? AND a.story_id IN ({', '.join(map(str, stories))})",
+        (watchlist_id,),
+    )
+    return {row[0] for row in rows}
 
 
 def _feeds_of(db: Database, article_ids: list[int]) -> dict[int, set[str]]:

@@ -1,0 +1,197 @@
+"""Which story an article joins, from its embedding and its names and numbers.
+
+Used by ``DedupPipeline`` during a crawl and by ``newsmon regroup``, so both group alike. The
+evidence for a pair of articles is one score:
+
+    cosine of the two embeddings (``pipeline.text.embeddings``)
+    + ``name_weight`` per shared name key and ``number_weight`` per shared number key
+      (``pipeline.text.story_keys``; at most ``MAX_SHARED`` of each count; names common among
+      the candidates, ``common_names``, do not)
+    - ``same_outlet_penalty`` when both come from one site (an outlet's follow-ups on a topic
+      are alike in wording, not always one event)
+    - ``day_penalty`` per day between their publication times
+    - ``number_conflict_penalty`` when both headlines give figures and share none.
+
+An article joins a story only if its best link to a member reaches ``threshold`` *and* its
+mean score over all the story's members among the candidates reaches ``mean_threshold``: a
+single near match is not enough to pull an article into a story whose other members it does not
+resemble, so unrelated events are not chained through a series of near matches (single-link
+would). Of the stories that pass, the one with the highest mean wins. Thresholds and their
+measured precision and recall: docs/stories.md.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+MAX_SHARED = 3
+COMMON_NAME_MINIMUM = 5
+
+
+@dataclass(frozen=True)
+class StoryRules:
+    """The weights and thresholds of the decision (settings ``NEWSMON_STORY_VECTOR_*``)."""
+
+    threshold: float = 0.92
+    mean_threshold: float = 0.89
+    name_weight: float = 0.02
+    number_weight: float = 0.04
+    same_outlet_penalty: float = 0.01
+    day_penalty: float = 0.01
+    number_conflict_penalty: float = 0.05
+    common_name_share: float = 0.1
+
+
+@dataclass
+class Candidate:
+    """An earlier article: its URL, its story (any key), its keys, outlet and time."""
+
+    url: str
+    story: Hashable
+    keys: frozenset[str]
+    outlet: str | None
+    published: datetime | None
+
+
+def outlet_of(url: str) -> str | None:
+    """The site an article comes from: its host name without ``www.``."""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def pair_scores(
+    vector: npt.NDArray[np.float32],
+    keys: frozenset[str],
+    outlet: str | None,
+    published: datetime | None,
+    candidates: Sequence[Candidate],
+    matrix: npt.NDArray[np.float32],
+    rules: StoryRules,
+) -> list[float]:
+    """The score of the article against each candidate (``matrix``: their vectors, in order)."""
+    cosines = (matrix @ vector).tolist() if len(candidates) else []
+    common = common_names(keys, candidates, rules)
+    scores = []
+    for cosine, other in zip(cosines, candidates, strict=True):
+        shared = keys & other.keys
+        names = sum(1 for key in shared if key.startswith("n:") and key not in common)
+        numbers = sum(1 for key in shared if key.startswith("#"))
+        score = (
+            cosine
+            + rules.name_weight * min(names, MAX_SHARED)
+            + rules.number_weight * min(numbers, MAX_SHARED)
+        )
+        if conflicting_figures(keys, other.keys):
+            score -= rules.number_conflict_penalty
+        if outlet is not None and outlet == other.outlet:
+            score -= rules.same_outlet_penalty
+        if published is not None and other.published is not None:
+            days = abs((published - other.published).total_seconds()) / 86400
+            score -= rules.day_penalty * days
+        scores.append(score)
+    return scores
+
+
+def common_names(
+    keys: frozenset[str], candidates: Sequence[Candidate], rules: StoryRules
+) -> set[str]:
+    """The article's names that more than ``common_name_share`` of the candidates (and at least
+    ``COMMON_NAME_MINIMUM``) also have: in the news of the window they say little (President,
+    Trump, Kazakhstan in a Kazakh outlet's feed)."""
+    if not rules.common_name_share:
+        return set()
+    bound = max(COMMON_NAME_MINIMUM, rules.common_name_share * len(candidates))
+    names = {key for key in keys if key.startswith("n:")}
+    counts = dict.fromkeys(names, 0)
+    for other in candidates:
+        for key in names & other.keys:
+            counts[key] += 1
+    return {key for key, count in counts.items() if count > bound}
+
+
+def conflicting_figures(keys: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether both headlines give figures, and none of them the same."""
+    mine = {key for key in keys if key.startswith("h#")}
+    theirs = {key for key in other if key.startswith("h#")}
+    return bool(mine and theirs and not mine & theirs)
+
+
+def choose_story(
+    scores: Sequence[float], candidates: Sequence[Candidate], rules: StoryRules
+) -> tuple[Candidate, float] | None:
+    """The candidate (the best-linked member of the chosen story) whose story the article joins,
+    with the story's mean score; None to start a new story."""
+    members: dict[Hashable, list[tuple[float, Candidate]]] = {}
+    for score, candidate in zip(scores, candidates, strict=True):
+        members.setdefault(candidate.story, []).append((score, candidate))
+    chosen: tuple[Candidate, float] | None = None
+    for linked in members.values():
+        best_score, best = max(linked, key=lambda pair: pair[0])
+        if best_score < rules.threshold:
+            continue
+        mean = sum(score for score, _ in linked) / len(linked)
+        if mean >= rules.mean_threshold and (chosen is None or mean > chosen[1]):
+            chosen = (best, mean)
+    return chosen
+
+
+class StoryGrouper:
+    """Groups articles in memory, in the order they are added, as the crawl would: each against
+    the earlier ones within ``window`` (for ``newsmon regroup``, which adds them by publication
+    time, and for evaluations). A story is the URL of its first article."""
+
+    def __init__(self, rules: StoryRules, window: timedelta, limit: int = 1000) -> None:
+        self.rules = rules
+        self.window = window
+        self.limit = limit
+        self.candidates: deque[Candidate] = deque()
+        self.vectors: deque[npt.NDArray[np.float32]] = deque()
+        self.stories: dict[str, str] = {}  # article URL -> story
+
+    def add(
+        self,
+        url: str,
+        vector: npt.NDArray[np.float32],
+        keys: frozenset[str],
+        published: datetime | None,
+    ) -> str:
+        """The story of the article (its own URL if it starts one)."""
+        import numpy as np
+
+        if published is not None:
+            while (
+                self.candidates
+                and self.candidates[0].published is not None
+                and published - self.candidates[0].published > self.window
+            ):
+                self.candidates.popleft()
+                self.vectors.popleft()
+        pool = [
+            (candidate, vector_)
+            for candidate, vector_ in zip(self.candidates, self.vectors, strict=True)
+            if published is None
+            or candidate.published is None
+            or abs(published - candidate.published) <= self.window
+        ][-self.limit :]
+        outlet = outlet_of(url)
+        story = url
+        if pool:
+            candidates = [candidate for candidate, _ in pool]
+            matrix = np.vstack([vector_ for _, vector_ in pool])
+            scores = pair_scores(vector, keys, outlet, published, candidates, matrix, self.rules)
+            chosen = choose_story(scores, candidates, self.rules)
+            if chosen is not None:
+                story = str(chosen[0].story)
+        self.stories[url] = story
+        self.candidates.append(Candidate(url, story, keys, outlet, published))
+        self.vectors.append(vector)
+        return story

@@ -11,7 +11,7 @@ FEEDS ?= feeds.opml
 PORT ?= 8001
 comma := ,
 
-.PHONY: all install test lint fmt run crawl serve demo bench screenshots clean
+.PHONY: all install redis-server test lint fmt run crawl serve demo bench screenshots clean
 
 all: test
 
@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) redis-server
+
+# Debian's redis-server, for the cluster tests (tests/redisserver.py) and `newsmon crawl --redis`.
+redis-server:
+	@command -v redis-server >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			$$sudo apt-get install -y -q --no-install-recommends redis-server; } || \
+		{ echo "could not install redis-server: sudo apt-get install redis-server"; exit 1; }
 
 test: install
 	$(BIN)/python -m pytest

@@ -23,6 +23,7 @@ from scrapy.settings import Settings
 from sqlite_utils import Database
 
 from pipeline import statuses
+from pipeline.cluster.coordinator import crawl_spider
 from pipeline.db import export as export_rows
 from pipeline.db.connection import ensure_writable, open_db, open_db_for_reading
 from pipeline.db.lock import DatabaseLock
@@ -109,8 +110,9 @@ def crawl(
             ensure_writable(db, db_path)
         settings.set("NEWSMON_LOCK_HELD", True, priority="cmdline")
         map_large_buffers_apart()
+        spider = crawl_spider(settings)  # with NEWSMON_REDIS_URL, the coordinator
         process = CrawlerProcess(settings)
-        crawler = process.create_crawler("feeds")
+        crawler = process.create_crawler(spider)
         process.crawl(crawler)
         process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -546,3 +548,48 @@ def _serve_command(
             str(value).lower() if isinstance(value, bool) else str(value),
         ]
     return command, metadata_fd
+
+
+def node(
+    redis_url: str, allow_private: Iterable[str] = (), overrides: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run a crawl node (``pipeline.cluster.node``) until SIGTERM; return its stats."""
+    from pipeline.cluster.node import node_settings, run_node
+
+    try:
+        settings = node_settings(redis_url, allow_private, overrides)
+    except ValueError as exc:
+        raise NewsmonError(str(exc)) from exc
+    return run_node(settings)
+
+
+def cluster_nodes(redis_url: str, prefix: str = "newsmon") -> list[dict[str, Any]]:
+    """The crawl nodes that reported to the Redis at ``redis_url``, most recently seen first."""
+    import asyncio
+
+    from redis.exceptions import RedisError
+
+    from pipeline.cluster.frontier import Frontier, connect, safe_url
+
+    async def read() -> dict[str, dict[str, Any]]:
+        client = connect(redis_url)
+        try:
+            return await Frontier(client, prefix).nodes()
+        finally:
+            await client.aclose()
+
+    try:
+        found = asyncio.run(read())
+    except (RedisError, OSError) as exc:
+        raise NewsmonError(f"Redis unreachable at {safe_url(redis_url)}: {exc}") from exc
+    nodes = []
+    for name, figures in found.items():
+        seen = figures.get("last_seen")
+        nodes.append(
+            {
+                **figures,
+                "node": name,
+                "last_seen": iso_utc(seen) if isinstance(seen, int | float) else "-",
+            }
+        )
+    return sorted(nodes, key=lambda each: str(each["last_seen"]), reverse=True)

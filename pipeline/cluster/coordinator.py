@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -109,6 +110,7 @@ class CoordinatorSpider(Spider):
         self.ledger = Ledger()
         self.schedule: FeedScheduleMiddleware | None = None
         self.db_path = ""
+        self.db_identity = ""  # whose pages the known set in Redis holds
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -122,6 +124,7 @@ class CoordinatorSpider(Spider):
         spider.max_attempts = settings.getint("NEWSMON_ARTICLE_MAX_ATTEMPTS")
         spider.ledger = ledger_of(crawler)
         spider.db_path = settings.get("NEWSMON_DB_PATH")
+        spider.db_identity = str(Path(spider.db_path).resolve())
         return spider
 
     @property
@@ -145,27 +148,48 @@ class CoordinatorSpider(Spider):
                 f"Redis unreachable at {safe_url(self.redis_url)}: {exc}"
             ) from exc
         self.schedule = FeedScheduleMiddleware.from_crawler(self.crawler)
-        if not await self.call(self.redis.known_ready):
+        if await self.call(self.redis.known_of) != self.db_identity:
             await self.rebuild_known()
         self.run = await self.call(self.redis.start_run)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("newsmon/cluster/run", self.run)
+        # First what an earlier run left: the results its writer read and did not acknowledge,
+        # then those it did not read. Stored (or found stored already), their pages are known
+        # before any feed is read again. Its tasks are gone: no more of its results can come.
+        async for message in self.results(pending=True, until_empty=True):
+            yield message
+        async for message in self.results(pending=False, until_empty=True):
+            yield message
+        while self.ledger.in_flight or self.ledger.to_ack or self.ledger.known:
+            self.flush_store()
+            await self.acknowledge()
+            await asyncio.sleep(0.05)
         tasks = self.feed_tasks(self.run)
         await self.call(lambda: self.redis.add_tasks(tasks))
         logger.info("Run %s: %d feed tasks published", self.run, len(tasks))
-        pending = True  # first the results an earlier writer read and did not store
+        async for message in self.results(pending=False, until_empty=False):
+            yield message
+        await self.call(lambda: self.redis.end_run(self.run or 0))
+        logger.info("Run %s: every task done and every result stored", self.run)
+
+    async def results(self, pending: bool, until_empty: bool) -> AsyncIterator[ResultMessage]:
+        """The results to store: with ``pending`` those read before and not acknowledged, else
+        new ones; until there are no more (``until_empty``) or until the run is over."""
         last_check = time.monotonic()
+        after: bytes | None = b"0" if pending else None
         while True:
             await self.acknowledge()
             if self.ledger.in_flight >= self.max_pending:
                 self.flush_store()
                 await asyncio.sleep(0.05)
                 continue
-            entries = await self.call(partial(self.redis.read_results, 100, 500, pending))
-            if pending and not entries:
-                pending = False
-                continue
+            entries = await self.call(partial(self.redis.read_results, 100, 500, after))
             for entry_id, fields in entries:
+                if after is not None:
+                    after = entry_id
+                if not fields:  # deleted since it was read: nothing to store
+                    self.ledger.to_ack.append(entry_id)
+                    continue
                 message = self.message(entry_id, fields)
                 if message is None:
                     continue
@@ -173,6 +197,8 @@ class CoordinatorSpider(Spider):
                 yield message
             if entries:
                 continue
+            if until_empty:
+                return
             self.flush_store()
             await self.acknowledge()
             if time.monotonic() - last_check >= 2:
@@ -183,9 +209,7 @@ class CoordinatorSpider(Spider):
                         "without its append-only file?): the next run reads the feeds again"
                     )
             if await self.finished():
-                break
-        await self.call(lambda: self.redis.end_run(self.run or 0))
-        logger.info("Run %s: every task done and every result stored", self.run)
+                return
 
     async def finished(self) -> bool:
         if self.ledger.in_flight or self.ledger.to_ack:
@@ -260,8 +284,9 @@ class CoordinatorSpider(Spider):
     async def rebuild_known(self) -> None:
         """The known pages, from SQLite: Redis is new, or lost them."""
         urls = known_urls(self.db_path, self.max_attempts)
+        await self.call(self.redis.drop_known)
         await self.call(lambda: self.redis.add_known(urls))
-        await self.call(self.redis.mark_known_ready)
+        await self.call(lambda: self.redis.mark_known(self.db_identity))
         logger.info("Known pages rebuilt from the database: %d URLs", len(urls))
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
@@ -350,6 +375,7 @@ class ClusterStore(SQLitePipeline):
             return super().process_item(item)
         if self._applied(item.task):  # stored before its acknowledgement was lost
             self.stats.inc_value("newsmon/cluster/results_again")
+            self.ledger.known.extend(self._known_of([item]))
             self.ledger.to_ack.append(item.entry_id)
             self.ledger.in_flight -= 1
             return item

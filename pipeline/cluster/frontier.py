@@ -12,8 +12,9 @@ Keys (``<p>`` is ``NEWSMON_REDIS_PREFIX``):
   feeds is fetched once.
 - ``<p>:results`` (stream, consumer group ``writer``): what the nodes made of their tasks,
   acknowledged and deleted by the writer once stored. Never trimmed: nodes pause instead.
-- ``<p>:known`` (set) and ``<p>:known:ready``: the pages the writer stored and will not fetch
-  again, rebuilt from SQLite when Redis has lost them.
+- ``<p>:known`` (set) and ``<p>:known:db``: the pages the writer stored and will not fetch
+  again, and the database they are from; rebuilt from SQLite when Redis has lost them or they
+  are another database's (one prefix per database).
 - ``<p>:nodes`` (hash): per node, its last heartbeat (JSON).
 
 Only one instance of Redis is supported (no Redis Cluster: the scripts build key names).
@@ -189,16 +190,21 @@ class Frontier:
             await pipe.execute()
 
     # Known articles --------------------------------------------------------------------------
-    async def known_ready(self) -> bool:
-        return bool(await self.redis.exists(self.key("known", "ready")))
+    async def known_of(self) -> str | None:
+        """Which database the known set was built from (None: it was lost, or never built)."""
+        value = await self.redis.get(self.key("known", "db"))
+        return bytes(value).decode() if value is not None else None
+
+    async def drop_known(self) -> None:
+        await self.redis.delete(self.key("known"), self.key("known", "db"))
 
     async def add_known(self, urls: Iterable[str]) -> None:
         batch = list(urls)
         for start in range(0, len(batch), 1000):
             await self.redis.sadd(self.key("known"), *batch[start : start + 1000])
 
-    async def mark_known_ready(self) -> None:
-        await self.redis.set(self.key("known", "ready"), "1")
+    async def mark_known(self, database: str) -> None:
+        await self.redis.set(self.key("known", "db"), database)
 
     async def is_known(self, urls: Sequence[str]) -> bool:
         if not urls:
@@ -208,19 +214,20 @@ class Frontier:
 
     # Results (the writer) --------------------------------------------------------------------
     async def read_results(
-        self, count: int, block_ms: int | None, pending: bool = False
+        self, count: int, block_ms: int | None, after: bytes | None = None
     ) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        """New results (or, with ``pending``, those read before and not acknowledged)."""
+        """New results; or, given ``after`` (an entry id, or b"0" from the first), the results
+        read before and not acknowledged."""
         reply: Any = await self.redis.xreadgroup(
             RESULT_GROUP,
             WRITER,
-            {self.key("results"): "0" if pending else ">"},
+            {self.key("results"): after if after is not None else ">"},
             count=count,
-            block=None if pending else block_ms,
+            block=None if after is not None else block_ms,
         )
         if not reply:
             return []
-        return [(entry_id, fields) for entry_id, fields in reply[0][1] if fields]
+        return [(entry_id, fields) for entry_id, fields in reply[0][1]]
 
     async def ack_results(self, ids: Sequence[bytes | str]) -> None:
         if not ids:

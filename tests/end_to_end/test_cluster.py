@@ -37,8 +37,9 @@ def content(db: Path, reread: bool = False) -> dict[str, Any]:
     of two near-copies is the duplicate of the other, and which feed's entry gives a page listed
     by two feeds its summary, depend on which is read first, in one process as in several: the
     near-copies are compared as pairs, the summaries not at all. With ``reread``, the feeds were
-    read twice (a run was cut short): the attempts of entries without a page to fetch, which
-    count the reads, are not compared either."""
+    read twice (a run was cut short): the attempts of entries without a page to fetch and of
+    links refused before the known pages are looked at, which count the reads, are not compared
+    either (as after a single-process crawl that was cut short)."""
     with sqlite3.connect(db) as conn:
         names = dict(conn.execute("SELECT id, coalesce(text_hash, url) FROM articles"))
         pages = conn.execute(
@@ -46,7 +47,7 @@ def content(db: Path, reread: bool = False) -> dict[str, Any]:
             SELECT f.url, e.guid, e.link, e.url, e.title, e.published,
                 a.status, a.title, a.text, a.author, a.credits, a.language, a.canonical_url,
                 a.http_status, a.attempts, a.text_hash, a.site_name, a.description,
-                a.url LIKE 'urn:newsmon:entry:%'
+                a.url LIKE 'urn:newsmon:entry:%' OR a.status LIKE 'refused:%'
             FROM entries e JOIN feeds f ON f.id = e.feed_id
             LEFT JOIN articles a ON a.id = e.article_id ORDER BY 1, 2, 3, 4
             """
@@ -265,7 +266,9 @@ WRITER_DIES_AFTER_COMMIT = textwrap.dedent(
     acknowledge = coordinator.CoordinatorSpider.acknowledge
 
     async def die_before_acknowledging(self):
-        if self.ledger.to_ack:  # a batch is committed, its results not acknowledged
+        # A batch with pages is committed: its results are not acknowledged, its pages not
+        # added to the known ones.
+        if self.ledger.to_ack and self.ledger.known:
             os._exit(9)
         await acknowledge(self)
 

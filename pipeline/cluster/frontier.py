@@ -193,7 +193,7 @@ class Frontier:
     async def known_of(self) -> str | None:
         """Which database the known set was built from (None: it was lost, or never built)."""
         value = await self.redis.get(self.key("known", "db"))
-        return bytes(value).decode() if value is not None else None
+        return value.decode() if isinstance(value, bytes) else value
 
     async def drop_known(self) -> None:
         await self.redis.delete(self.key("known"), self.key("known", "db"))

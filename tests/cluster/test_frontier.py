@@ -17,7 +17,7 @@ from pipeline.cluster import messages
 from pipeline.cluster.frontier import Frontier, connect, safe_url
 from pipeline.cluster.messages import Result, Task
 from pipeline.items import Entry
-from tests.redisserver import RedisServer, redis_server  # noqa: F401 (a fixture)
+from tests.redisserver import RedisServer
 
 HOST = "news.example.kz"
 
@@ -41,7 +41,7 @@ def encoded_result(task: str = "t") -> str:
     return messages.encode_result(Result(task=task, run=1, node="n", kind=messages.FEED))
 
 
-def test_one_node_at_a_time_holds_a_host(redis_server: RedisServer) -> None:  # noqa: F811
+def test_one_node_at_a_time_holds_a_host(redis_server: RedisServer) -> None:
     async def scenario(frontier: Frontier) -> None:
         assert await frontier.acquire(HOST, "a", ttl=30)
         assert not await frontier.acquire(HOST, "b", ttl=30)
@@ -55,7 +55,7 @@ def test_one_node_at_a_time_holds_a_host(redis_server: RedisServer) -> None:  # 
     run(redis_server.url, scenario)
 
 
-def test_a_task_is_completed_once_by_the_node_that_holds_it(redis_server: RedisServer) -> None:  # noqa: F811
+def test_a_task_is_completed_once_by_the_node_that_holds_it(redis_server: RedisServer) -> None:
     async def scenario(frontier: Frontier) -> None:
         run_id = await frontier.start_run()
         await frontier.add_tasks([(HOST, feed_task(run_id))])
@@ -83,7 +83,7 @@ def test_a_task_is_completed_once_by_the_node_that_holds_it(redis_server: RedisS
 
 
 def test_a_vanished_node_s_tasks_are_taken_over_with_their_deliveries_counted(
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
 ) -> None:
     async def scenario(frontier: Frontier) -> list[int]:
         run_id = await frontier.start_run()
@@ -104,7 +104,7 @@ def test_a_vanished_node_s_tasks_are_taken_over_with_their_deliveries_counted(
     assert run(redis_server.url, scenario) == [1, 1]
 
 
-def test_a_new_run_forgets_the_tasks_of_one_that_did_not_end(redis_server: RedisServer) -> None:  # noqa: F811
+def test_a_new_run_forgets_the_tasks_of_one_that_did_not_end(redis_server: RedisServer) -> None:
     async def scenario(frontier: Frontier) -> None:
         first = await frontier.start_run()
         await frontier.add_tasks([(HOST, feed_task(first))])

@@ -7,7 +7,6 @@ single-process crawl of the same feeds (``crawl`` in conftest.py).
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +22,7 @@ import redis
 
 from tests.conftest import FAST, ROOT, WATCHLISTS, Crawl, run_newsmon
 from tests.mockserver import free_port
-from tests.redisserver import RedisServer, redis_server  # noqa: F401 (a fixture)
+from tests.redisserver import RedisServer
 
 WAIT_SECONDS = 240.0  # far beyond any of these crawls
 STOP_SECONDS = 60.0  # a node must exit within NEWSMON_NODE_STOP_SECONDS (25 s): twice that
@@ -135,7 +134,7 @@ class Nodes:
 
 
 @pytest.fixture
-def nodes(tmp_path: Path, redis_server: RedisServer) -> Iterator[Nodes]:  # noqa: F811
+def nodes(tmp_path: Path, redis_server: RedisServer) -> Iterator[Nodes]:
     group = Nodes(tmp_path, redis_server.url)
     yield group
     group.stop_all()
@@ -200,7 +199,7 @@ def test_three_nodes_store_what_one_process_stores(
     feeds_file: Path,
     redis_server: RedisServer,
     nodes: Nodes,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     for _ in range(3):
         nodes.start()
@@ -237,7 +236,7 @@ def test_a_killed_node_s_tasks_are_taken_over(
     feeds_file: Path,
     redis_server: RedisServer,
     nodes: Nodes,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     client = redis.Redis.from_url(redis_server.url)
     db = new_db(tmp_path)
@@ -285,13 +284,15 @@ def test_the_writer_killed_between_commit_and_acknowledgement_stores_nothing_twi
     feeds_file: Path,
     redis_server: RedisServer,
     nodes: Nodes,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     nodes.start()
     db = new_db(tmp_path)
     command = [sys.executable, "-c", WRITER_DIES_AFTER_COMMIT]
     command += coordinator_command(db, feeds_file, redis_server.url)
-    died = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS)
+    died = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS, check=False
+    )
     assert died.returncode == 9, died.stderr[-3000:]
     assert stored_articles(db) > 0
     client = redis.Redis.from_url(redis_server.url)
@@ -312,7 +313,7 @@ def test_a_redis_restart_mid_run_is_waited_out(
     feeds_file: Path,
     redis_server: RedisServer,
     nodes: Nodes,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     db = new_db(tmp_path)
     coordinator = start_coordinator(db, feeds_file, redis_server.url)
@@ -342,7 +343,7 @@ def test_redis_unreachable_at_start_ends_the_crawl_with_one_line(
 def test_two_coordinators_on_one_database_the_second_waits_its_turn(
     feeds_file: Path,
     redis_server: RedisServer,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     db = new_db(tmp_path)
     first = start_coordinator(db, feeds_file, redis_server.url)  # no node: it waits
@@ -354,4 +355,4 @@ def test_two_coordinators_on_one_database_the_second_waits_its_turn(
     first.send_signal(signal.SIGTERM)
     returncode, _err = finish(first)
     assert returncode == 1  # interrupted: the next run completes it
-    assert os.path.exists(db)
+    assert db.exists()

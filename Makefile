@@ -61,12 +61,14 @@ demo: install
 
 # Benchmarks: crawl throughput on the demo site, or on another news web on loopback
 #   make bench FEEDS=/tmp/nr/feeds.opml ALLOW=127.0.0.0/8
-# then dedup cost per article at 10k and 100k stored articles.
+# then dedup cost per article at 10k and 100k stored articles, then how many articles per second
+# the cluster's writer alone stores (docs/cluster.md).
 bench: install
 	$(BIN)/python -m benchmarks.crawl_bench \
 		$(if $(filter command line,$(origin FEEDS)),--feeds $(FEEDS)) \
 		$(foreach net,$(subst $(comma), ,$(ALLOW)),--allow-private $(net))
 	$(BIN)/python -m benchmarks.dedup_bench --sizes 10000,100000
+	$(BIN)/python -m benchmarks.writer_bench --stored 10000
 
 # PNGs of the main datasette pages (demo site, example watchlists) in headless Chromium, into
 # screenshots/; fails on console errors. Needs Debian's chromium (installed here if missing).

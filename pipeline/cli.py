@@ -6,7 +6,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +34,32 @@ db_option = click.option(
     help="SQLite database file.",
 )
 
+allow_private_option = click.option(
+    "--allow-private",
+    multiple=True,
+    metavar="NET",
+    help="Allow connections to this non-public address or network (CIDR). Repeatable.",
+)
+settings_option = click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
+)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parsed_overrides(overrides: Iterable[str]) -> dict[str, str]:
+    """``-s NAME=VALUE`` options as a mapping."""
+    settings = {}
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
+        settings[name.strip()] = value
+    return settings
 
 
 def redis_option(help_text: str, required: bool = False) -> Callable[[F], F]:
@@ -73,20 +98,8 @@ def cli() -> None:
     help="Feed list: OPML 2.0 or one URL per line. Default: the feeds stored in the database.",
 )
 @db_option
-@click.option(
-    "--allow-private",
-    multiple=True,
-    metavar="NET",
-    help="Allow connections to this non-public address or network (CIDR). Repeatable.",
-)
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
-)
+@allow_private_option
+@settings_option
 @click.option(
     "--watchlists",
     "watchlists_file",
@@ -152,11 +165,7 @@ def crawl(
         )
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
-    for override in overrides:
-        name, sep, value = override.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
-        settings[name.strip()] = value
+    settings.update(parsed_overrides(overrides))
     if on_matches:
         settings["NEWSMON_ON_MATCHES"] = on_matches
     if force:
@@ -330,20 +339,8 @@ def status(db_path: str, as_json: bool, redis_url: str | None) -> None:
 @redis_option(
     "The Redis the coordinator ('newsmon crawl --redis URL') publishes to.", required=True
 )
-@click.option(
-    "--allow-private",
-    multiple=True,
-    metavar="NET",
-    help="Allow connections to this non-public address or network (CIDR). Repeatable.",
-)
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
-)
+@allow_private_option
+@settings_option
 def node(redis_url: str, allow_private: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Serve crawls on this machine: fetch, parse and extract for a coordinator, run after run.
 
@@ -357,14 +354,8 @@ def node(redis_url: str, allow_private: tuple[str, ...], overrides: tuple[str, .
         newsmon node --redis redis://:secret@10.0.0.5:6379/0
         newsmon node --redis rediss://crawler:secret@redis.example.org:6380/0 -s DOWNLOAD_DELAY=1
     """
-    settings: dict[str, str] = {}
-    for override in overrides:
-        name, sep, value = override.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
-        settings[name.strip()] = value
     with reported():
-        api.node(redis_url, allow_private, settings)
+        api.node(redis_url, allow_private, parsed_overrides(overrides))
 
 
 def node_lines(nodes: list[dict[str, Any]]) -> list[str]:

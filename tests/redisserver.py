@@ -12,8 +12,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import pytest
 
@@ -45,18 +43,6 @@ class RedisServer:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.kill()
 
     def start(self) -> None:
         command = [
@@ -122,5 +108,9 @@ class RedisServer:
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     directory = tmp_path / "redis"
     directory.mkdir()
-    with RedisServer(directory) as server:
+    server = RedisServer(directory)
+    server.start()
+    try:
         yield server
+    finally:
+        server.kill()

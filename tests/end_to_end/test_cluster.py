@@ -319,6 +319,7 @@ def test_a_redis_restart_mid_run_is_waited_out(
     coordinator = start_coordinator(db, feeds_file, redis_server.url)
     nodes.start("-s", "DOWNLOAD_DELAY=0.5", "-s", "NEWSMON_REDIS_RETRY_SECONDS=120")
     wait_for(lambda: stored_articles(db) > 0, "the first articles to be stored")
+    assert coordinator.poll() is None  # mid-run
     redis_server.shutdown_nosave()  # its append-only file is kept
     time.sleep(1)
     redis_server.start()

@@ -112,6 +112,7 @@ class NodeSpider(FeedSpider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        kwargs.setdefault("feeds", [])  # its feeds come from Redis, not from a feed list
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.redis_url = settings.get("NEWSMON_REDIS_URL")

@@ -106,7 +106,10 @@ class Nodes:
         log = (self.directory / f"node{len(self.processes)}.log").open("wb")
         command = [sys.executable, "-m", "pipeline", "node", "--redis", self.redis_url]
         command += ["--allow-private", "127.0.0.1", *FAST, *settings]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # Elsewhere than the checkout: a node needs no feed list, settings or database.
+        process = subprocess.Popen(
+            command, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         self.processes.append(process)
         return process

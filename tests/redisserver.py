@@ -34,9 +34,10 @@ def redis_server_binary() -> str:
 class RedisServer:
     """``redis-server`` as a child process, with its append-only file in ``directory``."""
 
-    def __init__(self, directory: Path, appendonly: bool = True) -> None:
+    def __init__(self, directory: Path, appendonly: bool = True, password: str = "") -> None:
         self.directory = directory
         self.appendonly = appendonly
+        self.password = password
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -56,6 +57,8 @@ class RedisServer:
             "--protected-mode", "yes",
             "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
+        if self.password:
+            command += ["--requirepass", self.password]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
@@ -73,7 +76,8 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
                 conn.sendall(b"PING\r\n")
-                return conn.recv(64).startswith(b"+PONG")
+                reply = conn.recv(64)
+                return reply.startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import fakeredis
 import pytest
+from redis.exceptions import AuthenticationError
 
 from pipeline.cluster import messages
 from pipeline.cluster.frontier import Frontier, connect, safe_url
 from pipeline.cluster.messages import Result, Task
+from pipeline.cluster.node import NodeSpider
 from pipeline.items import Entry
 from tests.redisserver import RedisServer
 
@@ -181,3 +184,31 @@ def test_nodes_report_to_the_frontier() -> None:
 def test_passwords_are_never_shown(url: str, shown: str) -> None:
     assert safe_url(url) == shown
     assert "secret" not in json.dumps(safe_url(url))
+
+
+def test_a_password_protected_redis_is_reached_with_the_password_in_the_url(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path, password="s3cret")
+    server.start()
+    try:
+        assert run(f"redis://:s3cret@127.0.0.1:{server.port}/0", lambda f: f.current_run()) is None
+        with pytest.raises(AuthenticationError):
+            run(server.url, lambda f: f.current_run())
+    finally:
+        server.kill()
+
+
+def test_nodes_pause_while_the_writer_is_behind() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        spider = NodeSpider()
+        spider.frontier = frontier = Frontier(fakeredis.FakeAsyncRedis())
+        spider.max_results = 2
+        await frontier.start_run()
+        await frontier.redis.hset(frontier.key("open"), HOST, 1)
+        for n in range(2):
+            await frontier.redis.xadd(frontier.key("results"), {"result": encoded_result(f"t{n}")})
+        paused = await spider.step()
+        return paused, bool(spider.leases)
+
+    assert asyncio.run(scenario()) == (False, False)

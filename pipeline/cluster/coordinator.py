@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from redis.exceptions import RedisError
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import CloseSpider
 
@@ -139,6 +140,12 @@ class CoordinatorSpider(Spider):
         except RedisUnavailable as exc:
             logger.error("%s", exc)
             raise CloseSpider(str(exc)) from exc
+        except RedisError as exc:  # never "finished": the feeds' validators stay unconfirmed
+            logger.exception("Redis at %s", safe_url(self.redis_url))
+            raise CloseSpider(f"Redis at {safe_url(self.redis_url)}: {exc}") from exc
+        except Exception as exc:  # the same: a run cut short is never "finished"
+            logger.exception("Coordinator failed")
+            raise CloseSpider(f"coordinator failed: {type(exc).__name__}: {exc}") from exc
 
     async def coordinate(self) -> AsyncIterator[ResultMessage]:
         try:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy import Request
 from scrapy.crawler import CrawlerProcess
@@ -157,6 +158,10 @@ class NodeSpider(FeedSpider):
                     backoff.failing_for(),
                 )
                 await asyncio.sleep(wait)
+                continue
+            except RedisError:  # e.g. a key of another type: say so, and keep serving
+                logger.exception("Node %s: unexpected reply from Redis", self.node)
+                await asyncio.sleep(backoff.wait())
                 continue
             if not busy:
                 await asyncio.sleep(self.poll_seconds)

@@ -309,14 +309,24 @@ class NodeSpider(FeedSpider):
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        yield self.task_result(request.meta, list(super().feed_failed(failure)))
+        if not self.handed_back(request):
+            yield self.task_result(request.meta, list(super().feed_failed(failure)))
 
     def parse_article(self, response: Response, entry: Entry) -> Iterator[Any]:
         yield self.task_result(response.meta, list(super().parse_article(response, entry)))
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        yield self.task_result(request.meta, list(super().article_failed(failure)))
+        if not self.handed_back(request):
+            yield self.task_result(request.meta, list(super().article_failed(failure)))
+
+    def handed_back(self, request: Request) -> bool:
+        """Whether a failed request's task is left to the next node: once the node is stopping,
+        a download that fails may have been cut short by the stop itself."""
+        if self.stopping:
+            task, host, _entry_id = request.meta["newsmon_task"]
+            logger.info("Task %s (%s) handed back unfinished", task.id, host)
+        return self.stopping
 
     @staticmethod
     def task_result(meta: dict[str, Any], outputs: Iterable[Any]) -> TaskResult:
@@ -526,7 +536,7 @@ def run_node(settings: Settings) -> dict[str, Any]:
         os._exit(0)  # everything unfinished was handed back already
 
     def force_stop() -> None:
-        logger.warning("Node still busy %.0f s after the signal: stopping now", stop_seconds)
+        logger.warning("Node still busy: stopping now, within %.0f s of the signal", stop_seconds)
         if crawler.engine is not None and crawler.engine.spider is not None:
             deferred_from_coro(crawler.engine.close_spider_async(reason="shutdown"))
         reactor.callLater(3, hard_exit)

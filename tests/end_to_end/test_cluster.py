@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from tests.conftest import FAST, ROOT, WATCHLISTS, Crawl, run_newsmon
-from tests.mockserver import free_port
+from tests.mockserver import MockServer, free_port
 from tests.redisserver import RedisServer
 
 WAIT_SECONDS = 240.0  # far beyond any of these crawls
@@ -360,3 +360,25 @@ def test_two_coordinators_on_one_database_the_second_waits_its_turn(
     returncode, _err = finish(first)
     assert returncode == 1  # interrupted: the next run completes it
     assert db.exists()
+
+
+def test_a_node_stopped_mid_download_hands_its_host_back_and_exits_in_time(
+    site: MockServer, redis_server: RedisServer, nodes: Nodes, tmp_path: Path
+) -> None:
+    feeds_file = tmp_path / "feeds.txt"
+    feeds_file.write_text(site.url("fault/stall?seconds=600") + "\n")  # a feed that never ends
+    db = new_db(tmp_path)
+    coordinator = start_coordinator(db, feeds_file, redis_server.url)
+    stuck = nodes.start(
+        "-s", "DOWNLOAD_TIMEOUT=600", "-s", "NEWSMON_NODE_STOP_SECONDS=5",
+    )  # fmt: skip
+    client = redis.Redis.from_url(redis_server.url)
+    wait_for(lambda: tasks_held_by_nodes(client) == 1, "the node to take the feed")
+    began = time.monotonic()
+    stuck.send_signal(signal.SIGTERM)
+    stuck.wait(timeout=STOP_SECONDS)
+    assert time.monotonic() - began < 30  # the bound; the node's own is 5 s here
+    assert not list(client.scan_iter(match="newsmon:lease:*"))  # handed back at once
+    assert client.hlen("newsmon:open") == 1  # the task waits for the next node
+    coordinator.send_signal(signal.SIGTERM)
+    assert finish(coordinator)[0] == 1

@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +383,40 @@ def test_a_node_stopped_mid_download_hands_its_host_back_and_exits_in_time(
     assert client.hlen("newsmon:open") == 1  # the task waits for the next node
     coordinator.send_signal(signal.SIGTERM)
     assert finish(coordinator)[0] == 1
+
+
+def held_by(client: redis.Redis, node: str) -> bool:
+    """Whether a node whose name starts with ``node`` holds a task."""
+    for key in client.scan_iter(match="newsmon:tasks:*"):
+        pending: Any = client.xpending_range(key, "nodes", "-", "+", 10)
+        if any(entry["consumer"].decode().startswith(node) for entry in pending):
+            return True
+    return False
+
+
+def test_a_task_that_keeps_killing_nodes_is_given_up_with_its_reason(
+    site: MockServer, redis_server: RedisServer, nodes: Nodes, tmp_path: Path
+) -> None:
+    feed = site.url("fault/stall?seconds=600")
+    feeds_file = tmp_path / "feeds.txt"
+    feeds_file.write_text(feed + "\n")
+    db = new_db(tmp_path)
+    coordinator = start_coordinator(db, feeds_file, redis_server.url)
+    client = redis.Redis.from_url(redis_server.url)
+    for n in range(3):  # three nodes take the feed in turn and die on it
+        doomed = nodes.start(
+            "-s", f"NEWSMON_NODE_NAME=doomed{n}", "-s", "NEWSMON_NODE_LEASE_SECONDS=1",
+            "-s", "DOWNLOAD_TIMEOUT=600",
+        )  # fmt: skip
+        wait_for(partial(held_by, client, f"doomed{n}:"), f"node {n} to take it")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+    nodes.start("-s", "NEWSMON_NODE_NAME=survivor")
+    returncode, err = finish(coordinator)
+    assert returncode == 69, err[-3000:]  # its only feed failed: "no feed could be reached"
+    with sqlite3.connect(db) as conn:
+        status, error = conn.execute(
+            "SELECT last_status, last_error FROM feeds WHERE url = ?", (feed,)
+        ).fetchone()
+    assert status == "fetch_failed:node_lost"
+    assert "given up after 3 deliveries" in error

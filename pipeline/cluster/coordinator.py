@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import CloseSpider
 
@@ -108,6 +108,7 @@ class CoordinatorSpider(Spider):
         self.max_pending = 200
         self.max_attempts = 3
         self.run: int | None = None
+        self.run_token: str | None = None
         self.ledger = Ledger()
         self.schedule: FeedScheduleMiddleware | None = None
         self.db_path = ""
@@ -158,6 +159,7 @@ class CoordinatorSpider(Spider):
         if await self.call(self.redis.known_of) != self.db_identity:
             await self.rebuild_known()
         self.run = await self.call(self.redis.start_run)
+        self.run_token = (await self.call(self.redis.run_and_token))[1]
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("newsmon/cluster/run", self.run)
         # First what an earlier run left: the results its writer read and did not acknowledge,
@@ -182,7 +184,6 @@ class CoordinatorSpider(Spider):
     async def results(self, pending: bool, until_empty: bool) -> AsyncIterator[ResultMessage]:
         """The results to store: with ``pending`` those read before and not acknowledged, else
         new ones; until there are no more (``until_empty``) or until the run is over."""
-        last_check = time.monotonic()
         after: bytes | None = b"0" if pending else None
         while True:
             await self.acknowledge()
@@ -190,7 +191,13 @@ class CoordinatorSpider(Spider):
                 self.flush_store()
                 await asyncio.sleep(0.05)
                 continue
-            entries = await self.call(partial(self.redis.read_results, 100, 500, after))
+            try:
+                entries = await self.call(partial(self.redis.read_results, 100, 500, after))
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.ensure_run()  # the results stream is gone: so is the run
+                raise
             for entry_id, fields in entries:
                 if after is not None:
                     after = entry_id
@@ -208,22 +215,28 @@ class CoordinatorSpider(Spider):
                 return
             self.flush_store()
             await self.acknowledge()
-            if time.monotonic() - last_check >= 2:
-                last_check = time.monotonic()
-                if await self.call(self.redis.current_run) != self.run:
-                    raise RedisUnavailable(
-                        f"Redis at {safe_url(self.redis_url)} lost run {self.run} (restarted "
-                        "without its append-only file?): the next run reads the feeds again"
-                    )
             if await self.finished():
                 return
 
+    async def ensure_run(self) -> None:
+        """Stop if Redis no longer knows the run: it restarted without its data."""
+        if await self.call(self.redis.run_and_token) != (self.run, self.run_token):
+            raise RedisUnavailable(
+                f"Redis at {safe_url(self.redis_url)} lost run {self.run} (restarted without "
+                "its append-only file?): the next run reads the feeds again"
+            )
+
     async def finished(self) -> bool:
+        """Every task done and every result stored; never on a Redis that lost the run, whose
+        empty streams say nothing (the run is looked up last: a restart before it is seen)."""
         if self.ledger.in_flight or self.ledger.to_ack:
             return False
         if await self.call(self.redis.open_tasks):
             return False
-        return not await self.call(self.redis.results_backlog)
+        if await self.call(self.redis.results_backlog):
+            return False
+        await self.ensure_run()
+        return True
 
     def feed_tasks(self, run: int) -> list[tuple[str, str]]:
         """A task per feed due, with its validators (``FeedScheduleMiddleware``)."""

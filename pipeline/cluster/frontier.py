@@ -2,7 +2,8 @@
 
 Keys (``<p>`` is ``NEWSMON_REDIS_PREFIX``):
 
-- ``<p>:run`` (hash): the run being crawled (``id``, ``started_at``); absent between runs.
+- ``<p>:run`` (hash): the run being crawled (``id``, ``token``, ``started_at``); absent between
+  runs.
 - ``<p>:runseq``: the last run number handed out.
 - ``<p>:tasks:<host>`` (stream, consumer group ``nodes``): the requests to make on one host.
 - ``<p>:open`` (hash): per host, how many of its tasks are not done yet; the run is over when
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -149,8 +151,10 @@ class Frontier:
             if "BUSYGROUP" not in str(exc):
                 raise
         run = int(await self.redis.incr(self.key("runseq")))
+        # The token tells runs apart even when a Redis that lost everything counts from 1 again.
+        token = uuid.uuid4().hex
         await self.redis.hset(
-            self.key("run"), mapping={"id": run, "started_at": f"{time.time():.3f}"}
+            self.key("run"), mapping={"id": run, "token": token, "started_at": f"{time.time():.3f}"}
         )
         return run
 
@@ -164,6 +168,14 @@ class Frontier:
     async def current_run(self) -> int | None:
         value = await self.redis.hget(self.key("run"), "id")
         return int(value) if value is not None else None
+
+    async def run_and_token(self) -> tuple[int | None, str | None]:
+        """The current run's number and token (None, None between runs)."""
+        reply: Any = await self.redis.hmget(self.key("run"), ["id", "token"])
+        run, token = reply
+        if run is None or token is None:
+            return None, None
+        return int(run), token.decode()
 
     async def end_run(self, run: int) -> None:
         if await self.current_run() == run:

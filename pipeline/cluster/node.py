@@ -40,6 +40,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy import Request
 from scrapy.crawler import CrawlerProcess
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro
@@ -106,6 +107,7 @@ class NodeSpider(FeedSpider):
         self.poll_seconds = 0.5
         self.stopping = False
         self.run: int | None = None
+        self.run_token: str | None = None  # tells runs apart, whatever Redis forgot
         self.leases: dict[str, float] = {}  # host -> when its lease was last renewed
         self.in_progress: Counter[str] = Counter()  # host -> tasks taken and not finished
         self.figures: Counter[str] = Counter()
@@ -173,9 +175,9 @@ class NodeSpider(FeedSpider):
 
     async def step(self) -> bool:
         """One look at the frontier; whether it gave work."""
-        run = await self.redis.current_run()
-        if run != self.run:
-            await self.switch_run(run)
+        run, token = await self.redis.run_and_token()
+        if token != self.run_token:
+            await self.switch_run(run, token)
         if run is None:
             return False
         await self.renew_leases()
@@ -213,14 +215,16 @@ class NodeSpider(FeedSpider):
                 await self.redis.release(host, self.node, self.handover_gap)
         return taken > 0
 
-    async def switch_run(self, run: int | None) -> None:
+    async def switch_run(self, run: int | None, token: str | None) -> None:
         if self.run is not None:
             logger.info("Node %s: run %s is over", self.node, self.run)
         for host in list(self.leases):
             await self.redis.release(host, self.node, 0)
         self.leases.clear()
-        self._requested = set()  # pages requested by this node in the run
-        self.run = run
+        # Which pages the run requested already is Redis's to say (the completion script): a
+        # node's own memory would also hold the pages of an earlier run's stale responses.
+        self._requested = NothingRequested()
+        self.run, self.run_token = run, token
         if run is not None:
             logger.info("Node %s: serving run %s", self.node, run)
 
@@ -256,6 +260,7 @@ class NodeSpider(FeedSpider):
             return
         request = self.task_request(task)
         request.meta["newsmon_task"] = (task, host, entry_id)
+        request.meta["newsmon_run_token"] = self.run_token
         assert self.crawler.engine is not None
         self.crawler.engine.crawl(request)
 
@@ -460,6 +465,32 @@ class PublishResultsPipeline:
         return item
 
 
+class NothingRequested(set[str]):
+    """The feed spider's memory of the pages requested in the run, on a node: always empty."""
+
+    def add(self, element: str) -> None:
+        pass
+
+
+class StaleTasksMiddleware:
+    """Drops the requests of a run that is over (still queued when the next run began): their
+    results would be refused anyway. No settings."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
+        if not isinstance(spider, NodeSpider) or "newsmon_run_token" not in request.meta:
+            return
+        if request.meta["newsmon_run_token"] != spider.run_token:
+            raise IgnoreRequest(f"{request.url}: a task of a run that is over")
+
+
 class SharedKnownArticlesMiddleware:
     """Never requests a page the writer has stored already: the node's side of
     ``KnownArticlesMiddleware``, against the shared set of known pages in Redis (the writer
@@ -501,6 +532,7 @@ def node_settings(
         {
             "pipeline.downloadermiddlewares.feedschedule.FeedScheduleMiddleware": None,
             "pipeline.downloadermiddlewares.knownarticles.KnownArticlesMiddleware": None,
+            "pipeline.cluster.node.StaleTasksMiddleware": 65,
             "pipeline.cluster.node.SharedKnownArticlesMiddleware": 70,
         }
     )

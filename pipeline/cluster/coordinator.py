@@ -403,9 +403,7 @@ class ClusterStore(SQLitePipeline):
             self.dedup_stage.process_item(each)
         self._pending.extend(item.items)
         self.messages.append(item)
-        due = time.monotonic() - self._last_flush >= self.batch_seconds
-        if len(self._pending) >= self.batch_size or due:
-            self.flush()
+        self.flush_if_due()
         return item
 
     def flush(self) -> None:

@@ -7,6 +7,7 @@ single-process crawl of the same feeds (``crawl`` in conftest.py).
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,24 @@ def nodes(tmp_path: Path, redis_server: RedisServer) -> Iterator[Nodes]:
     group.stop_all()
 
 
+@dataclass
+class Cluster:
+    """A Redis, nodes to start, a new database, and the single-process crawl to compare with."""
+
+    baseline: Path  # the database of the session's single-process crawl
+    feeds_file: Path
+    redis: RedisServer
+    nodes: Nodes
+    db: Path  # the coordinator's, new
+
+
+@pytest.fixture
+def cluster(
+    crawl: Crawl, feeds_file: Path, redis_server: RedisServer, nodes: Nodes, tmp_path: Path
+) -> Cluster:
+    return Cluster(crawl.db, feeds_file, redis_server, nodes, new_db(tmp_path))
+
+
 def coordinator_command(db: Path, feeds_file: Path, redis_url: str, *settings: str) -> list[str]:
     return [
         "crawl",
@@ -198,64 +218,50 @@ def stored_articles(db: Path) -> int:
         return 0
 
 
-def test_three_nodes_store_what_one_process_stores(
-    crawl: Crawl,
-    feeds_file: Path,
-    redis_server: RedisServer,
-    nodes: Nodes,
-    tmp_path: Path,
-) -> None:
+def test_three_nodes_store_what_one_process_stores(cluster: Cluster) -> None:
     for _ in range(3):
-        nodes.start()
-    db = new_db(tmp_path)
+        cluster.nodes.start()
+    db = cluster.db
     result = run_newsmon(
-        *coordinator_command(db, feeds_file, redis_server.url), timeout=WAIT_SECONDS
+        *coordinator_command(db, cluster.feeds_file, cluster.redis.url), timeout=WAIT_SECONDS
     )
-    assert result.returncode == 0, result.stderr[-3000:] + nodes.logs()
-    assert_same_content(db, crawl.db)
+    assert result.returncode == 0, result.stderr[-3000:] + cluster.nodes.logs()
+    assert_same_content(db, cluster.baseline)
     with sqlite3.connect(db) as conn:
         status, reported = conn.execute(
             "SELECT status, nodes FROM crawl_runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
     assert status == "partial"  # as the single-process crawl: one feed answers 500
     assert sum(figures["results"] for figures in eval_json(reported).values()) > 0
-    took = nodes.stop_all()
+    took = cluster.nodes.stop_all()
     assert len(took) == 3
     assert all(seconds < STOP_SECONDS for seconds in took)
-    status_out = run_newsmon("status", "--db", str(db), "--redis", redis_server.url)
+    status_out = run_newsmon("status", "--db", str(db), "--redis", cluster.redis.url)
     assert status_out.returncode == 0, status_out.stderr
     assert status_out.stdout.count(" stopped") == 3
 
 
 def eval_json(text: str) -> dict[str, Any]:
-    import json
-
     value = json.loads(text)
     assert isinstance(value, dict)
     return value
 
 
-def test_a_killed_node_s_tasks_are_taken_over(
-    crawl: Crawl,
-    feeds_file: Path,
-    redis_server: RedisServer,
-    nodes: Nodes,
-    tmp_path: Path,
-) -> None:
-    client = redis.Redis.from_url(redis_server.url)
-    db = new_db(tmp_path)
-    coordinator = start_coordinator(db, feeds_file, redis_server.url)
+def test_a_killed_node_s_tasks_are_taken_over(cluster: Cluster) -> None:
+    client = redis.Redis.from_url(cluster.redis.url)
+    db = cluster.db
+    coordinator = start_coordinator(db, cluster.feeds_file, cluster.redis.url)
     # A slow node takes tasks (a long delay between its requests) and is killed holding them.
-    doomed = nodes.start("-s", "DOWNLOAD_DELAY=60", "-s", "NEWSMON_NODE_LEASE_SECONDS=3")
+    doomed = cluster.nodes.start("-s", "DOWNLOAD_DELAY=60", "-s", "NEWSMON_NODE_LEASE_SECONDS=3")
     wait_for(lambda: tasks_held_by_nodes(client) > 0, "the first node to take tasks")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait()
     held = tasks_held_by_nodes(client)
     assert held > 0
-    nodes.start()
+    cluster.nodes.start()
     returncode, err = finish(coordinator)
-    assert returncode == 0, err[-3000:] + nodes.logs()
-    assert_same_content(db, crawl.db)  # nothing lost, nothing stored twice (attempts too)
+    assert returncode == 0, err[-3000:] + cluster.nodes.logs()
+    assert_same_content(db, cluster.baseline)  # nothing lost, nothing stored twice (attempts too)
     with sqlite3.connect(db) as conn:
         (reported,) = conn.execute("SELECT nodes FROM crawl_runs").fetchone()
     assert len(eval_json(reported)) == 1  # every result came from the second node
@@ -284,52 +290,42 @@ WRITER_DIES_AFTER_COMMIT = textwrap.dedent(
 
 
 def test_the_writer_killed_between_commit_and_acknowledgement_stores_nothing_twice(
-    crawl: Crawl,
-    feeds_file: Path,
-    redis_server: RedisServer,
-    nodes: Nodes,
-    tmp_path: Path,
+    cluster: Cluster,
 ) -> None:
-    nodes.start()
-    db = new_db(tmp_path)
+    cluster.nodes.start()
+    db = cluster.db
     command = [sys.executable, "-c", WRITER_DIES_AFTER_COMMIT]
-    command += coordinator_command(db, feeds_file, redis_server.url)
+    command += coordinator_command(db, cluster.feeds_file, cluster.redis.url)
     died = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS, check=False
     )
     assert died.returncode == 9, died.stderr[-3000:]
     assert stored_articles(db) > 0
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(cluster.redis.url)
     summary: Any = client.xpending("newsmon:results", "writer")
     assert summary["pending"] > 0  # stored, not acknowledged: delivered again below
     result = run_newsmon(
-        *coordinator_command(db, feeds_file, redis_server.url), timeout=WAIT_SECONDS
+        *coordinator_command(db, cluster.feeds_file, cluster.redis.url), timeout=WAIT_SECONDS
     )
-    assert result.returncode == 0, result.stderr[-3000:] + nodes.logs()
-    assert_same_content(db, crawl.db, reread=True)
+    assert result.returncode == 0, result.stderr[-3000:] + cluster.nodes.logs()
+    assert_same_content(db, cluster.baseline, reread=True)
     with sqlite3.connect(db) as conn:
         (stats,) = conn.execute("SELECT stats FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
     assert eval_json(stats)["newsmon/cluster/results_again"] > 0
 
 
-def test_a_redis_restart_mid_run_is_waited_out(
-    crawl: Crawl,
-    feeds_file: Path,
-    redis_server: RedisServer,
-    nodes: Nodes,
-    tmp_path: Path,
-) -> None:
-    db = new_db(tmp_path)
-    coordinator = start_coordinator(db, feeds_file, redis_server.url)
-    nodes.start("-s", "DOWNLOAD_DELAY=0.5", "-s", "NEWSMON_REDIS_RETRY_SECONDS=120")
+def test_a_redis_restart_mid_run_is_waited_out(cluster: Cluster) -> None:
+    db = cluster.db
+    coordinator = start_coordinator(db, cluster.feeds_file, cluster.redis.url)
+    cluster.nodes.start("-s", "DOWNLOAD_DELAY=0.5", "-s", "NEWSMON_REDIS_RETRY_SECONDS=120")
     wait_for(lambda: stored_articles(db) > 0, "the first articles to be stored")
     assert coordinator.poll() is None  # mid-run
-    redis_server.shutdown_nosave()  # its append-only file is kept
+    cluster.redis.shutdown_nosave()  # its append-only file is kept
     time.sleep(1)
-    redis_server.start()
+    cluster.redis.start()
     returncode, err = finish(coordinator)
-    assert returncode == 0, err[-3000:] + nodes.logs()
-    assert_same_content(db, crawl.db)
+    assert returncode == 0, err[-3000:] + cluster.nodes.logs()
+    assert_same_content(db, cluster.baseline)
 
 
 def test_redis_unreachable_at_start_ends_the_crawl_with_one_line(

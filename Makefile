@@ -11,7 +11,7 @@ FEEDS ?= feeds.opml
 PORT ?= 8001
 comma := ,
 
-.PHONY: all install test lint fmt run crawl serve demo bench screenshots clean
+.PHONY: all install redis-server test lint fmt run crawl serve demo bench screenshots clean
 
 all: test
 
@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) redis-server
+
+# Debian's redis-server, for the cluster tests (tests/redisserver.py) and `newsmon crawl --redis`.
+redis-server:
+	@command -v redis-server >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			$$sudo apt-get install -y -q --no-install-recommends redis-server; } || \
+		{ echo "could not install redis-server: sudo apt-get install redis-server"; exit 1; }
 
 test: install
 	$(BIN)/python -m pytest
@@ -53,12 +61,14 @@ demo: install
 
 # Benchmarks: crawl throughput on the demo site, or on another news web on loopback
 #   make bench FEEDS=/tmp/nr/feeds.opml ALLOW=127.0.0.0/8
-# then dedup cost per article at 10k and 100k stored articles.
+# then dedup cost per article at 10k and 100k stored articles, then how many articles per second
+# the cluster's writer alone stores (docs/cluster.md).
 bench: install
 	$(BIN)/python -m benchmarks.crawl_bench \
 		$(if $(filter command line,$(origin FEEDS)),--feeds $(FEEDS)) \
 		$(foreach net,$(subst $(comma), ,$(ALLOW)),--allow-private $(net))
 	$(BIN)/python -m benchmarks.dedup_bench --sizes 10000,100000
+	$(BIN)/python -m benchmarks.writer_bench --stored 10000
 
 # PNGs of the main datasette pages (demo site, example watchlists) in headless Chromium, into
 # screenshots/; fails on console errors. Needs Debian's chromium (installed here if missing).

@@ -19,12 +19,13 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from lxml import etree
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlite_utils import Database
 
 from pipeline import statuses
+from pipeline.cluster.coordinator import crawl_spider
 from pipeline.db import export as export_rows
 from pipeline.db.connection import ensure_writable, open_db, open_db_for_reading
 from pipeline.db.lock import DatabaseLock
@@ -120,11 +121,12 @@ def crawl(
         settings = crawl_settings(db_path, feeds_file, allow_private, overrides, watchlists_file)
     except (FeedListError, ValueError) as exc:
         raise NewsmonError(str(exc)) from exc
-    return run_spider(db_path, settings, "feeds")
+    # With NEWSMON_REDIS_URL, the coordinator of a crawl on several machines (docs/cluster.md).
+    return run_spider(db_path, settings, crawl_spider(settings))
 
 
 def run_spider(
-    db_path: str | Path, settings: Settings, spider: str, **spider_args: Any
+    db_path: str | Path, settings: Settings, spider: str | type[Spider], **spider_args: Any
 ) -> CrawlResult:
     """Run a spider (``feeds``, ``backfill``) into the database under its lock, and return how
     the run ended."""
@@ -747,3 +749,48 @@ def changes(
         raise NewsmonError(str(exc)) from exc
     with _existing_db(db_path, read_only=True) as db:
         return revisit_report.changes(db, bound, tuple(kinds))
+
+
+def node(
+    redis_url: str, allow_private: Iterable[str] = (), overrides: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run a crawl node (``pipeline.cluster.node``) until SIGTERM; return its stats."""
+    from pipeline.cluster.node import node_settings, run_node
+
+    try:
+        settings = node_settings(redis_url, allow_private, overrides)
+    except ValueError as exc:
+        raise NewsmonError(str(exc)) from exc
+    return run_node(settings)
+
+
+def cluster_nodes(redis_url: str, prefix: str = "newsmon") -> list[dict[str, Any]]:
+    """The crawl nodes that reported to the Redis at ``redis_url``, most recently seen first."""
+    import asyncio
+
+    from redis.exceptions import RedisError
+
+    from pipeline.cluster.frontier import Frontier, connect, safe_url
+
+    async def read() -> dict[str, dict[str, Any]]:
+        client = connect(redis_url)
+        try:
+            return await Frontier(client, prefix).nodes()
+        finally:
+            await client.aclose()
+
+    try:
+        found = asyncio.run(read())
+    except (RedisError, OSError) as exc:
+        raise NewsmonError(f"Redis unreachable at {safe_url(redis_url)}: {exc}") from exc
+    nodes = []
+    for name, figures in found.items():
+        seen = figures.get("last_seen")
+        nodes.append(
+            {
+                **figures,
+                "node": name,
+                "last_seen": iso_utc(seen) if isinstance(seen, int | float) else "-",
+            }
+        )
+    return sorted(nodes, key=lambda each: str(each["last_seen"]), reverse=True)

@@ -6,10 +6,10 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -41,6 +41,30 @@ settings_option = click.option(
     metavar="NAME=VALUE",
     help="A Scrapy setting, as with 'scrapy crawl -s'. Repeatable.",
 )
+
+allow_private_option = click.option(
+    "--allow-private",
+    multiple=True,
+    metavar="NET",
+    help="Allow connections to this non-public address or network (CIDR). Repeatable.",
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, str]:
+    """``-s NAME=VALUE`` options as a mapping."""
+    settings = {}
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
+        settings[name.strip()] = value
+    return settings
+
+
+def redis_option(help_text: str, required: bool = False) -> Callable[[F], F]:
+    """``--redis URL``: redis://[user:password@]host:port/db, or rediss:// for TLS."""
+    return click.option("--redis", "redis_url", metavar="URL", required=required, help=help_text)
 
 
 @contextmanager
@@ -74,12 +98,7 @@ def cli() -> None:
     help="Feed list: OPML 2.0 or one URL per line. Default: the feeds stored in the database.",
 )
 @db_option
-@click.option(
-    "--allow-private",
-    multiple=True,
-    metavar="NET",
-    help="Allow connections to this non-public address or network (CIDR). Repeatable.",
-)
+@allow_private_option
 @settings_option
 @click.option(
     "--watchlists",
@@ -105,6 +124,10 @@ def cli() -> None:
     is_flag=True,
     help="Fetch every feed now, also those backing off after failures or fetched too recently.",
 )
+@redis_option(
+    "Coordinate a crawl on several machines through this Redis: 'newsmon node' processes fetch, "
+    "this one stores (docs/cluster.md)."
+)
 def crawl(
     feeds_file: str | None,
     db_path: str,
@@ -114,6 +137,7 @@ def crawl(
     on_matches: str | None,
     log_file: str | None,
     force: bool,
+    redis_url: str | None,
 ) -> None:
     """Fetch the feeds and their new articles into the database.
 
@@ -146,6 +170,8 @@ def crawl(
         settings["NEWSMON_ON_MATCHES"] = on_matches
     if force:
         settings["NEWSMON_FORCE"] = "True"
+    if redis_url:
+        settings["NEWSMON_REDIS_URL"] = redis_url
     try:
         with reported():
             result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
@@ -167,17 +193,6 @@ def crawl(
     if summary.none_reachable:
         click.echo(f"newsmon: {unreachable_line(summary)}", err=True)
         sys.exit(EX_UNAVAILABLE)
-
-
-def parse_overrides(overrides: tuple[str, ...]) -> dict[str, str]:
-    """``-s NAME=VALUE`` options as settings."""
-    settings = {}
-    for override in overrides:
-        name, sep, value = override.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {override!r}", param_hint="-s")
-        settings[name.strip()] = value
-    return settings
 
 
 @cli.command()
@@ -364,20 +379,27 @@ def serve(db_path: str, host: str, port: int, allow_sql: bool, watchlists_file: 
 @cli.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status(db_path: str, as_json: bool) -> None:
+@redis_option("Also show the crawl nodes that use this Redis (last seen, tasks, rates).")
+def status(db_path: str, as_json: bool, redis_url: str | None) -> None:
     """Feed health: last success, failures in a row, next due time, articles in 24 hours.
 
     \b
     Example:
         newsmon status --db data/news.db
+        newsmon status --db data/news.db --redis redis://127.0.0.1:6379/0
     """
     with reported():
         rows = api.feed_health(db_path)
         run = api.last_run(db_path)
         back_off = api.feeds_in_back_off(db_path)
+        nodes = api.cluster_nodes(redis_url) if redis_url else None
     if as_json:
-        echo_json({"last_run": run, "back_off": dataclasses.asdict(back_off), "feeds": rows})
+        report = {"last_run": run, "back_off": dataclasses.asdict(back_off), "feeds": rows}
+        echo_json(report if nodes is None else {**report, "nodes": nodes})
         return
+    if nodes is not None:
+        for line in node_lines(nodes):
+            click.echo(line)
     if run:
         click.echo(
             f"Last run {run['id']}: {run['status']}, started {run['started_at']}, "
@@ -395,6 +417,44 @@ def status(db_path: str, as_json: bool) -> None:
             f"{row['last_ok_at'] or '-':<20} {row['next_due_at'] or 'next run':<20} "
             f"{row['kind']:<8} {row['title'][:60]}"
         )
+
+
+@cli.command()
+@redis_option(
+    "The Redis the coordinator ('newsmon crawl --redis URL') publishes to.", required=True
+)
+@allow_private_option
+@settings_option
+def node(redis_url: str, allow_private: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Serve crawls on this machine: fetch, parse and extract for a coordinator, run after run.
+
+    The node takes the tasks of the hosts it leases (one node serves a host at a time, with
+    the usual per-host politeness), extracts pages with its own worker processes and sends
+    the results back through Redis; it keeps no database. It runs until SIGTERM or Ctrl-C,
+    then hands back what it has not finished and exits within NEWSMON_NODE_STOP_SECONDS.
+
+    \b
+    Example:
+        newsmon node --redis redis://:secret@10.0.0.5:6379/0
+        newsmon node --redis rediss://crawler:secret@redis.example.org:6380/0 -s DOWNLOAD_DELAY=1
+    """
+    with reported():
+        api.node(redis_url, allow_private, parse_overrides(overrides))
+
+
+def node_lines(nodes: list[dict[str, Any]]) -> list[str]:
+    """The nodes section of 'newsmon status'."""
+    if not nodes:
+        return ["No crawl nodes have reported to this Redis."]
+    lines = [f"{'node':<36} {'last seen':<20} {'run':>5} {'hosts':>5} {'tasks':>7} {'per min':>8}"]
+    for each in nodes:
+        state = " stopped" if each.get("stopped") else ""
+        lines.append(
+            f"{each['node'][:36]:<36} {each['last_seen']:<20} {each.get('run') or '-':>5} "
+            f"{each.get('hosts', 0):>5} {each.get('tasks', 0):>7} "
+            f"{each.get('tasks_per_minute', 0):>8}{state}"
+        )
+    return lines
 
 
 @cli.command()

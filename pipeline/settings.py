@@ -80,6 +80,20 @@ NEWSMON_SITEMAP_MAX_BYTES = 64 * 1024 * 1024  # per sitemap, once inflated (gzip
 NEWSMON_SITEMAP_MAX_URLS = 100_000  # per sitemap file (sitemaps.org allows 50,000)
 NEWSMON_SITEMAP_MAX_DEPTH = 4  # sitemap indexes nested in indexes
 
+# Several machines, one crawl (docs/cluster.md). With a Redis URL, `newsmon crawl` is the
+# coordinator and only writer; `newsmon node` fetches, parses and extracts.
+NEWSMON_REDIS_URL = ""  # redis://[user:password@]host:port/db, rediss:// for TLS; "": one machine
+NEWSMON_REDIS_PREFIX = "newsmon"  # of every key newsmon writes in Redis
+NEWSMON_REDIS_RETRY_SECONDS = 60.0  # Redis unreachable this long: the coordinator gives up
+NEWSMON_WRITER_MAX_PENDING = 200  # results read and not stored yet, at most
+NEWSMON_NODE_NAME = ""  # the node's name in `newsmon status` (with its pid); "": the host name
+NEWSMON_NODE_LEASE_SECONDS = 30.0  # a host's lease; a vanished node's hosts are free after it
+NEWSMON_NODE_HOSTS = 16  # hosts a node serves at a time
+NEWSMON_NODE_TASKS_PER_HOST = 8  # tasks of one host a node takes ahead
+NEWSMON_NODE_MAX_RESULTS = 5000  # results waiting for the writer: above, nodes pause
+NEWSMON_NODE_MAX_DELIVERIES = 3  # a task taken this many times without an end is given up
+NEWSMON_NODE_STOP_SECONDS = 25.0  # after SIGTERM, the node exits within this many seconds
+
 USER_AGENT = f"newsmon/0.1 (+{NEWSMON_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 

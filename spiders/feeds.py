@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -79,13 +80,8 @@ class FeedSpider(ChannelReading, Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         settings = crawler.settings
-        urls = settings.getlist("NEWSMON_FEEDS")
         if "feeds" not in kwargs:
-            kwargs["feeds"] = (
-                [FeedSource(url) for url in urls]
-                if urls
-                else load_feed_list(settings.get("NEWSMON_FEEDS_FILE"))
-            )
+            kwargs["feeds"] = feeds_from_settings(settings)
         kwargs.setdefault("max_entries", settings.getint("NEWSMON_MAX_ENTRIES_PER_FEED"))
         kwargs.setdefault("max_url_chars", settings.getint("NEWSMON_MAX_URL_CHARS"))
         kwargs.setdefault("max_title_chars", settings.getint("NEWSMON_MAX_TITLE_CHARS"))
@@ -237,7 +233,10 @@ class FeedSpider(ChannelReading, Spider):
             yield ArticleItem(url=url, entry=entry, status=statuses.SEEN)
             return
         self._requested.add(url)
-        yield Request(
+        yield self.article_request(url, entry)
+
+    def article_request(self, url: str, entry: Entry) -> Request:
+        return Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
@@ -309,6 +308,14 @@ class FeedSpider(ChannelReading, Spider):
         """A stable identifier for an entry that has no fetchable link."""
         basis = "\n".join([entry.feed_url, entry.guid or entry.link or entry.title or ""])
         return "urn:newsmon:entry:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
+def feeds_from_settings(settings: BaseSettings) -> list[FeedSource]:
+    """The feeds to crawl: ``NEWSMON_FEEDS``, else those of ``NEWSMON_FEEDS_FILE``."""
+    urls = settings.getlist("NEWSMON_FEEDS")
+    if urls:
+        return [FeedSource(url) for url in urls]
+    return load_feed_list(settings.get("NEWSMON_FEEDS_FILE"))
 
 
 def parse_feed_response(response: Response, max_entries: int = 500) -> ParsedFeed:

@@ -414,3 +414,16 @@ def add_story_vectors(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX story_vectors_by_time ON story_vectors (method, published)")
+
+
+@migrations()
+def add_cluster_applied(db: Database) -> None:
+    """Crawls on several machines: ``cluster_applied`` holds the tasks whose results the writer
+    stored (a result delivered again changes nothing); ``crawl_runs.nodes`` each node's figures
+    (JSON)."""
+    db.execute(
+        "CREATE TABLE cluster_applied (task TEXT PRIMARY KEY, run_id INTEGER, "
+        "applied_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_cluster_applied_applied_at ON cluster_applied (applied_at)")
+    db.table("crawl_runs").add_column("nodes", str)

@@ -143,10 +143,14 @@ class SQLitePipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FeedItem | ArticleItem):
             self._pending.append(item)
-            due = time.monotonic() - self._last_flush >= self.batch_seconds
-            if len(self._pending) >= self.batch_size or due:
-                self.flush()
+            self.flush_if_due()
         return item
+
+    def flush_if_due(self) -> None:
+        """Write what is pending once it makes a batch, or the batch's time is up."""
+        due = time.monotonic() - self._last_flush >= self.batch_seconds
+        if len(self._pending) >= self.batch_size or due:
+            self.flush()
 
     def flush(self) -> None:
         """Write everything pending in one transaction; on a database error stop the crawl."""

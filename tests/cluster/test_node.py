@@ -1,0 +1,93 @@
+"""The node's pieces that need no Redis: what a task's outputs become, tasks given up, and the
+settings a node and a coordinator run with."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.settings import Settings
+
+from pipeline import statuses
+from pipeline.cluster import messages
+from pipeline.cluster.coordinator import CoordinatorSpider, crawl_spider, is_final
+from pipeline.cluster.messages import Task
+from pipeline.cluster.node import NodeSpider, TaskResult, host_of, node_settings
+from pipeline.items import ArticleItem, Entry, FeedItem
+
+FEED_URL = "https://news.example.kz/rss"
+
+
+def entry(link: str | None) -> Entry:
+    return Entry(feed_url=FEED_URL, link=link, guid=link, title="Заголовок")
+
+
+def test_a_task_s_outputs_become_one_result_with_the_pages_to_follow() -> None:
+    spider = NodeSpider()
+    task = Task(messages.FEED, FEED_URL, 1)
+    feed = FeedItem(FEED_URL, statuses.OK)
+    no_link = ArticleItem("urn:newsmon:entry:x", entry(None), statuses.NO_LINK)
+    page = Request(
+        "https://other.example.org/статья?utm_source=rss",
+        cb_kwargs={"entry": entry("https://other.example.org/статья?utm_source=rss")},
+    )
+    meta = {"newsmon_task": (task, "news.example.kz", b"1-0")}
+    result = spider.task_result(meta, [feed, no_link, page])
+    assert result.items == [feed, no_link]
+    [(url, request_url, followed)] = result.follow
+    assert url == "https://other.example.org/статья"  # as the store keys it
+    assert request_url == page.url  # as Scrapy sends it
+    assert host_of(request_url) == "other.example.org"
+    assert followed.link == "https://other.example.org/статья?utm_source=rss"
+
+
+def test_a_task_that_keeps_killing_nodes_is_stored_as_given_up() -> None:
+    spider = NodeSpider()
+    article = Task(
+        messages.ARTICLE, "https://news.example.kz/1", 1, entry=entry("https://news.example.kz/1")
+    )
+    result = spider.given_up(article, "news.example.kz", b"1-0", 3)
+    assert isinstance(result, TaskResult)
+    [item] = result.items
+    assert isinstance(item, ArticleItem)
+    assert item.status == "fetch_failed:node_lost"
+    assert item.error is not None and "given up after 3 deliveries" in item.error
+    assert is_final(item.status, 1, 3)  # not fetched again by the next run
+    feed = spider.given_up(
+        Task(messages.FEED, FEED_URL, 1, title="Вестник"), "news.example.kz", b"2-0", 3
+    )
+    [feed_item] = feed.items
+    assert isinstance(feed_item, FeedItem)
+    assert (feed_item.status, feed_item.title) == ("fetch_failed:node_lost", "Вестник")
+
+
+def test_a_node_reads_no_database_and_listens_nowhere() -> None:
+    settings = node_settings("redis://127.0.0.1:6379/0", ["127.0.0.1"], {"DOWNLOAD_DELAY": "2"})
+    middlewares = settings.getdict("DOWNLOAD_MIDDLEWARES") | settings.getdict(
+        "DOWNLOADER_MIDDLEWARES"
+    )
+    assert middlewares["pipeline.downloadermiddlewares.feedschedule.FeedScheduleMiddleware"] is None
+    assert (
+        middlewares["pipeline.downloadermiddlewares.knownarticles.KnownArticlesMiddleware"] is None
+    )
+    assert middlewares["pipeline.cluster.node.SharedKnownArticlesMiddleware"] == 70
+    assert middlewares["pipeline.downloadermiddlewares.addressguard.AddressGuardMiddleware"] == 50
+    assert list(settings.getdict("ITEM_PIPELINES")) == [
+        "pipeline.cluster.node.PublishResultsPipeline"
+    ]
+    assert "pipeline.extensions.runlog.RunLog" not in settings.getdict("EXTENSIONS")
+    assert not settings.getbool("REMOTE_CONTROL_ENABLED")
+    assert not settings.getbool("TELNETCONSOLE_ENABLED")
+    assert settings.getlist("NEWSMON_ALLOW_PRIVATE") == ["127.0.0.1"]
+    assert settings.getfloat("DOWNLOAD_DELAY") == 2
+
+
+def test_a_crawl_with_redis_is_the_coordinator() -> None:
+    one_machine = Settings()
+    one_machine.setmodule("pipeline.settings")
+    assert crawl_spider(one_machine) == "feeds"
+    cluster = Settings()
+    cluster.setmodule("pipeline.settings")
+    cluster.set("NEWSMON_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert crawl_spider(cluster) is CoordinatorSpider
+    assert list(cluster.getdict("ITEM_PIPELINES")) == ["pipeline.cluster.coordinator.ClusterStore"]
+    assert "pipeline.extensions.runlog.RunLog" in cluster.getdict("EXTENSIONS")
+    assert not cluster.getbool("REMOTE_CONTROL_ENABLED")

@@ -43,6 +43,7 @@ from pipeline.cluster import messages
 from pipeline.cluster.frontier import Backoff, Frontier, connect, safe_url
 from pipeline.cluster.node import REDIS_ERRORS, host_of
 from pipeline.db.connection import open_db
+from pipeline.downloadermiddlewares.channelstate import ChannelStateMiddleware
 from pipeline.downloadermiddlewares.feedschedule import FeedScheduleMiddleware
 from pipeline.downloadermiddlewares.ignored_requests import FeedNotDue
 from pipeline.items import ArticleItem, FeedItem
@@ -157,6 +158,7 @@ class CoordinatorSpider(Spider):
                 f"Redis unreachable at {safe_url(self.redis_url)}: {exc}"
             ) from exc
         self.schedule = FeedScheduleMiddleware.from_crawler(self.crawler)
+        self.channels = ChannelStateMiddleware.from_crawler(self.crawler)
         if await self.call(self.redis.known_of) != self.db_identity:
             await self.rebuild_known()
         self.run = await self.call(self.redis.start_run)
@@ -249,6 +251,7 @@ class CoordinatorSpider(Spider):
                 self.schedule.process_request(request)
             except FeedNotDue:
                 continue
+            self.channels.process_request(request)
             headers = {
                 name: value.decode("latin-1")
                 for name in ("If-None-Match", "If-Modified-Since")
@@ -262,9 +265,11 @@ class CoordinatorSpider(Spider):
                 category=feed.category,
                 headers=headers,
                 previous_hash=request.meta.get("newsmon_previous_hash"),
+                newest_post=request.meta.get("newsmon_newest_post"),
             )
             tasks.append((host_of(request.url), messages.encode_task(task)))
         self.schedule.reader.close()
+        self.channels.reader.close()
         return tasks
 
     def message(self, entry_id: bytes, fields: dict[bytes, bytes]) -> ResultMessage | None:

@@ -45,6 +45,8 @@ class Task:
     category: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     previous_hash: str | None = None
+    # Telegram channels: the ID of the newest post stored (``ChannelStateMiddleware``).
+    newest_post: int | None = None
     # Articles: the feed entry that listed the page.
     entry: Entry | None = None
 
@@ -93,6 +95,7 @@ def decode_task(raw: str | bytes) -> Task:
         category=_opt_str(data, "category"),
         headers={k: v for k, v in headers.items() if k in ("If-None-Match", "If-Modified-Since")},
         previous_hash=_opt_str(data, "previous_hash"),
+        newest_post=_int(data, "newest_post") if data.get("newest_post") is not None else None,
         entry=_entry(entry) if entry is not None else None,
     )
 

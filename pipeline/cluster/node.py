@@ -57,6 +57,7 @@ from pipeline.net.urls import normalize_url
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource
 from pipeline.pipelines.extraction import ExtractPipeline
+from pipeline.pipelines.posts import PostPipeline
 from spiders.feeds import FeedSpider
 
 if TYPE_CHECKING:
@@ -271,6 +272,8 @@ class NodeSpider(FeedSpider):
                 request.headers.setdefault(name, value)
             if task.previous_hash:
                 request.meta["newsmon_previous_hash"] = task.previous_hash
+            # A channel is read back to its newest stored post (the node has no database).
+            request.meta["newsmon_newest_post"] = task.newest_post
             return request
         assert task.entry is not None
         return self.article_request(task.url, task.entry)
@@ -444,16 +447,20 @@ class NodeSpider(FeedSpider):
 
 
 class PublishResultsPipeline:
-    """The node's one item pipeline: extracts the pages of a task's result in the worker pool
-    (``ExtractPipeline``), then publishes the result (``NodeSpider.complete``)."""
+    """The node's one item pipeline: extracts the pages of a task's result and analyses its
+    channel posts in the worker pool (``ExtractPipeline``, ``PostPipeline``, as in a crawl on one
+    machine), then publishes the result (``NodeSpider.complete``)."""
 
-    def __init__(self, crawler: Crawler, extract: ExtractPipeline) -> None:
+    def __init__(self, crawler: Crawler, extract: ExtractPipeline, posts: PostPipeline) -> None:
         self.crawler = crawler
         self.extract = extract
+        self.posts = posts
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, ExtractPipeline.from_crawler(crawler))
+        return cls(
+            crawler, ExtractPipeline.from_crawler(crawler), PostPipeline.from_crawler(crawler)
+        )
 
     async def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
@@ -461,6 +468,7 @@ class PublishResultsPipeline:
             return item
         for each in item.items:
             await self.extract.process_item(each)
+            await self.posts.process_item(each)
         await spider.complete(item)
         return item
 

@@ -48,11 +48,12 @@ class ChannelStateMiddleware:
         return middleware
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("newsmon_kind") != "feed" or "newsmon_newest_post" in request.meta:
+        if request.meta.get("newsmon_kind") != "feed":
             return
-        request.meta["newsmon_newest_post"] = self.newest_post(request.url)
         if (urlsplit(request.url).hostname or "").lower() in TELEGRAM_HOSTS:
             request.meta.setdefault("dont_retry", True)
+        if "newsmon_newest_post" not in request.meta:  # a cluster's node has it from its task
+            request.meta["newsmon_newest_post"] = self.newest_post(request.url)
 
     def newest_post(self, url: str) -> int | None:
         """The ID of the channel's newest stored post; None if it is not a channel read before."""

@@ -107,6 +107,8 @@ def test_a_task_comes_back_as_it_was_sent() -> None:
         previous_hash="0" * 40,
     )
     assert messages.decode_task(messages.encode_task(feed)) == feed
+    channel = Task(messages.FEED, "https://t.me/s/steppe_news", 3, newest_post=1042)
+    assert messages.decode_task(messages.encode_task(channel)) == channel
 
 
 def test_a_page_is_never_sent_unextracted() -> None:

@@ -91,3 +91,66 @@ def test_a_crawl_with_redis_is_the_coordinator() -> None:
     assert list(cluster.getdict("ITEM_PIPELINES")) == ["pipeline.cluster.coordinator.ClusterStore"]
     assert "pipeline.extensions.runlog.RunLog" in cluster.getdict("EXTENSIONS")
     assert not cluster.getbool("REMOTE_CONTROL_ENABLED")
+
+
+def test_a_channel_task_is_read_back_to_the_newest_post_the_writer_stored() -> None:
+    from pipeline.downloadermiddlewares.channelstate import ChannelStateMiddleware
+
+    spider = NodeSpider()
+    task = Task(messages.FEED, "https://t.me/s/steppe_news", 1, newest_post=1042)
+    request = spider.task_request(task)
+    # The node's own lookup (it has no database) does not undo what the task says.
+    ChannelStateMiddleware("/nonexistent/news.db").process_request(request)
+    assert request.meta["newsmon_newest_post"] == 1042
+    assert request.meta["dont_retry"]  # t.me's 429s back the feed off instead
+
+
+def test_a_node_analyses_channel_posts_before_publishing_them() -> None:
+    import asyncio
+    from typing import Any
+
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from pipeline.cluster.node import PublishResultsPipeline
+    from pipeline.parsing.posts import analyse_post
+    from pipeline.pipelines.posts import PostPipeline
+
+    class WorkersHere:
+        async def run(self, task: str, *args: Any) -> Any:
+            assert task == "analyse_post"
+            return analyse_post(*args)
+
+    class NoPages:
+        async def process_item(self, item: Any) -> Any:
+            return item
+
+    published: list[TaskResult] = []
+
+    class Node(NodeSpider):
+        async def complete(self, result: TaskResult) -> None:
+            published.append(result)
+
+    crawler = get_crawler()
+    crawler.spider = Node()
+    stats = MemoryStatsCollector(crawler)
+    posts = PostPipeline(stats, WorkersHere())  # type: ignore[arg-type]
+    pipeline = PublishResultsPipeline(crawler, NoPages(), posts)  # type: ignore[arg-type]
+    post = ArticleItem(
+        "https://t.me/steppe_news/1043",
+        entry("https://t.me/steppe_news/1043"),
+        statuses.FETCHED,
+        title="На границе с Казахстаном выросли очереди",
+        text=(
+            "На границе с Казахстаном выросли очереди из легковых машин, сообщают пограничники. "
+            "В пункте пропуска Маштаков ждать приходится больше суток, люди ночуют в машинах, "
+            "волонтёры раздают воду и еду, а местные жители предлагают жильё приезжим."
+        ),
+    )
+    result = TaskResult(Task(messages.FEED, "https://t.me/s/steppe_news", 1), "t.me", b"1-0")
+    result.items.append(post)
+    asyncio.run(pipeline.process_item(result))
+    assert published == [result]
+    assert post.status == statuses.OK
+    assert post.language == "ru"
+    assert post.fingerprints is not None and post.text_stems is not None

@@ -414,3 +414,19 @@ def add_story_vectors(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX story_vectors_by_time ON story_vectors (method, published)")
+
+
+@migrations()
+def add_story_pending(db: Database) -> None:
+    """Unique articles stored during a crawl's page phase whose story is still to be decided by
+    their embedding (in the stories phase at the end of the run, or by the next run if that was
+    killed), in order of their publication time in UTC."""
+    db.execute(
+        """
+        CREATE TABLE story_pending (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            published TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX story_pending_by_time ON story_pending (published)")

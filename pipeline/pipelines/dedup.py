@@ -160,9 +160,25 @@ class DedupPipeline:
         if self._db is None:
             return None
         if self.embedder is None:
-            self._close()
+            try:
+                self._release_pending()
+            finally:
+                self._close()
             return None
         return self._stories_phase(self.embedder)
+
+    def _release_pending(self) -> None:
+        """With embeddings off, the articles an earlier run left waiting for their story keep
+        the story of their own they have (``newsmon regroup`` can group them), and watchlists
+        match them."""
+        with self.db.atomic():
+            released = self.db.execute("DELETE FROM story_pending").rowcount
+        if released:
+            logger.warning(
+                "Embeddings off: %d articles left waiting for their story keep their own "
+                "(newsmon regroup groups them)",
+                released,
+            )
 
     async def _stories_phase(self, embedder: StoryEmbedder) -> None:
         from pipeline.pipelines.story_phase import StoryPhase

@@ -24,6 +24,7 @@ Stats: ``newsmon/stories/decided``, ``newsmon/stories/joined``, ``newsmon/storie
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHUNK = 256  # pending articles embedded together, then decided in one transaction
+UNDATED = "~"  # sorts after any ISO time
+YIELD_EVERY = 16  # decisions between two turns of the reactor
 
 
 @dataclass
@@ -56,22 +59,30 @@ class Pending:
     title: str | None
     text: str | None
     published: str | None  # in UTC, as ``story_vectors.published``
-    story_id: int  # its provisional story
+    story_id: int | None  # its provisional story, when it was read
     story_terms: list[str]
 
 
-def pending_articles(db: Database, limit: int = CHUNK) -> list[Pending]:
-    """The first pending articles by publication time."""
+def pending_articles(
+    db: Database, limit: int = CHUNK, after: tuple[str, int] | None = None
+) -> list[Pending]:
+    """The first pending articles by publication time (those without one last), or the first
+    after ``after`` (``order_key`` of an article)."""
     rows = db.execute(
         "SELECT p.article_id, a.url, a.title, a.text, p.published, a.story_id, a.story_terms "
         "FROM story_pending p JOIN articles a ON a.id = p.article_id "
-        "ORDER BY p.published IS NULL, p.published, p.article_id LIMIT ?",
-        (limit,),
+        "WHERE (coalesce(p.published, ?), p.article_id) > (?, ?) "
+        "ORDER BY coalesce(p.published, ?), p.article_id LIMIT ?",
+        (UNDATED, *(after or ("", 0)), UNDATED, limit),
     ).fetchall()
     return [
         Pending(id_, url, title, text, published, story, (terms or "").split())
         for id_, url, title, text, published, story, terms in rows
     ]
+
+
+def order_key(article: Pending) -> tuple[str, int]:
+    return (article.published or UNDATED, article.article_id)
 
 
 def vector_story(
@@ -157,21 +168,42 @@ class StoryPhase:
         self.by_terms = by_terms
 
     async def run(self) -> int:
-        """Embed and decide every pending article, oldest first; returns how many."""
+        """Embed and decide every pending article, oldest first; returns how many. The workers
+        embed the next chunk while this one is decided."""
         started = time.monotonic()
         decided = 0
-        while pending := pending_articles(self.db, CHUNK):
-            embeddings = await self.embedder.embed([(p.url, p.title, p.text) for p in pending])
-            with self.db.atomic():
-                for article, embedding in zip(pending, embeddings, strict=True):
-                    self.decide(article, embedding)
+        self.stats.inc_value("newsmon/stories/decided", 0)  # the progress line shows the phase
+        pending = pending_articles(self.db, CHUNK)
+        embedding = self._embed(pending)
+        while pending:
+            embeddings = await embedding
+            following = pending_articles(self.db, CHUNK, order_key(pending[-1]))
+            embedding = self._embed(following)
+            try:
+                with self.db.atomic():
+                    for number, (article, embedded) in enumerate(
+                        zip(pending, embeddings, strict=True), 1
+                    ):
+                        self.decide(article, embedded)
+                        if number % YIELD_EVERY == 0:  # the reactor goes on meanwhile
+                            await asyncio.sleep(0)
+            except BaseException:
+                embedding.cancel()
+                raise
             decided += len(pending)
             self.stats.inc_value("newsmon/stories/decided", len(pending))
+            pending = following
+        await embedding
         if decided:
             seconds = time.monotonic() - started
             self.stats.set_value("newsmon/stories/phase_seconds", round(seconds, 3))
             logger.info("Stories phase: %d articles decided in %.1f s", decided, seconds)
         return decided
+
+    def _embed(self, articles: list[Pending]) -> asyncio.Task[list[Embedding | None]]:
+        return asyncio.ensure_future(
+            self.embedder.embed([(p.url, p.title, p.text) for p in articles])
+        )
 
     def decide(self, article: Pending, embedding: Embedding | None) -> None:
         """Decide one article's story and write it (in the caller's transaction)."""
@@ -202,8 +234,9 @@ class StoryPhase:
             other = self.by_terms(article)
             if other is not None:
                 story_id = self._story_id(other)
-        if story_id is not None and story_id != article.story_id:
-            join_story(self.db, article.story_id, story_id)
+        provisional = self._story_id(article.url)  # as it is now, not as it was read
+        if story_id is not None and provisional is not None and story_id != provisional:
+            join_story(self.db, provisional, story_id)
             self.stats.inc_value("newsmon/stories/joined")
         else:
             self.stats.inc_value("newsmon/stories/new")

@@ -18,7 +18,7 @@ from pipeline.pipelines.story_phase import StoryPhase
 from pipeline.search.watchlists import Watchlist, match_queued, new_matches, stored, sync
 from pipeline.text.embeddings import from_blobs
 from pipeline.text.story_match import StoryGrouper, StoryRules
-from tests.pipelines.test_dedup import query, text_item
+from tests.pipelines.test_dedup import Run, query, text_item
 from tests.pipelines.test_embedding import EmbeddingRun, stories_of, wire_copy
 
 HELDOUT = EVALUATION_SET.with_name("story_events_heldout.json")
@@ -213,3 +213,16 @@ def test_a_per_story_watchlist_alerts_once_per_story_decided_after_the_page_phas
         assert {stories[m["url"]] for m in every} == set(matched_stories)
     finally:
         db.close()
+
+
+def test_with_embeddings_off_articles_left_pending_keep_their_own_story(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    run(*evaluation_items(HELDOUT)[:3])
+    run.store.close_spider()
+    run.dedup._close()  # killed before the stories phase
+    off = Run(db)  # embeddings off
+    off.close()
+    assert query(db, "select count(*) from story_pending") == [(0,)]
+    assert len(set(stories_of(db).values())) == 3
+    consistent(db)

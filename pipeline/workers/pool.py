@@ -214,7 +214,9 @@ class WorkerPool:
         if self._closed:
             return
         for worker in list(self._idle):
-            self._stop(worker, kill=False)
+            # Killed: an idle worker has nothing to lose, and one left to exit by itself would
+            # hold up the reactor while its interpreter winds down.
+            self._stop(worker, kill=True)
             self._spawn()
 
     @property

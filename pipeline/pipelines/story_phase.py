@@ -10,7 +10,8 @@ story and the articles in it are held back from watchlist matching
 When the page phase is over (``DedupPipeline.close_spider``: Scrapy closes the store first, so
 every article is committed; the worker pool closes after, on ``spider_closed``), the workers are
 recycled (extraction's heap is not kept beside the model) and the pending articles are embedded
-in them, ``CHUNK`` at a time, and decided in order of publication, each against the embedded
+in them, ``CHUNK`` at a time (the next chunk while one is decided), and decided in order of
+publication, each against the embedded
 articles of the window (``NEWSMON_STORY_VECTOR_CANDIDATES`` at most, newest first): the articles
 of earlier runs and those decided before it. The decision is ``story_match``'s, as in
 ``newsmon regroup``. Joining a story moves the article and its copies into it, recounts the story

@@ -71,6 +71,7 @@ def run_crawl(
         "rss_all_processes_mb_by_tenth_of_run": memory.by_tenth(),
         "largest_process_max_rss_mb": after.ru_maxrss / 1024,
         "cpu_seconds_by_process": memory.cpu_by_name(),
+        "memory": memory,
     }
 
 
@@ -84,6 +85,7 @@ class TreeMemory:
     def __init__(self, root: int) -> None:
         self.root = root
         self.samples: list[float] = []
+        self.times: list[float] = []  # Unix time of each sample
         self.cpu: dict[int, float] = {}  # last seen CPU seconds of each process of the tree
         self.names: dict[int, str] = {}
 
@@ -116,6 +118,7 @@ class TreeMemory:
             except (OSError, IndexError):
                 continue
         self.samples.append(total / 1024 / 1024)
+        self.times.append(time.time())
 
     def cpu_by_name(self) -> dict[str, dict[str, float]]:
         """CPU seconds and process count per kind: the crawl itself, then each worker pool."""
@@ -130,6 +133,11 @@ class TreeMemory:
     @property
     def peak_mb(self) -> float:
         return max(self.samples, default=0.0)
+
+    def peak_mb_after(self, moment: float) -> float | None:
+        """The peak of the samples taken after ``moment`` (Unix time), if any."""
+        after = [mb for at, mb in zip(self.times, self.samples, strict=True) if at > moment]
+        return round(max(after), 1) if after else None
 
     def by_tenth(self) -> list[float]:
         """The largest sample in each tenth of the run: a growth trend shows as a slope."""
@@ -153,6 +161,10 @@ def crawl_figures(db: Path) -> dict[str, Any]:
         "garbage_collection_seconds": stats.get("newsmon/gc/seconds"),
         "full_garbage_collections": stats.get("newsmon/gc/collections/generation_2"),
         "page_phase_seconds": page_phase(stats),
+        # After the page phase: the stories of its unique articles (pipeline/pipelines/story_phase.py).
+        "stories_phase_seconds": stats.get("newsmon/stories/phase_seconds"),
+        "stories_decided": stats.get("newsmon/stories/decided"),
+        "page_phase_ended_at": stats.get("newsmon/pages/last_at"),
     }
 
 
@@ -203,6 +215,9 @@ def main() -> None:
             allow = ["127.0.0.1/32"]
         run = run_crawl(feeds, tmp / "bench.db", allow, args.workers, args.set)
         figures = crawl_figures(tmp / "bench.db")
+        memory = run.pop("memory")
+        ended = figures.pop("page_phase_ended_at")
+        run["peak_rss_after_page_phase_mb"] = memory.peak_mb_after(ended) if ended else None
         base = baseline(figures.pop("urls"))
     stored = figures["articles_with_text"]
     phase = figures["page_phase_seconds"] or run["wall_seconds"]

@@ -65,7 +65,7 @@ def measure(db_path: Path, encoded: list[bytes], warmup: int) -> float:
     started = time.perf_counter()
     asyncio.run(store_all(encoded[warmup:]))
     elapsed = time.perf_counter() - started
-    store.close_spider()
+    asyncio.run(store.close_spider())
     with open_db(db_path) as db:
         (applied,) = db.execute("SELECT count(*) FROM cluster_applied").fetchone()
     if applied != len(encoded):

@@ -81,10 +81,9 @@ class ArticleItem:
     story_of_url: str | None = None  # belongs to the story of this article
     story_index_terms: list[str] = field(default_factory=list)
     story_norm: float | None = None
-    # The headline-and-lead embedding and its name and number keys (pipeline.pipelines.embedding).
-    story_vector: bytes | None = None
-    story_vector_method: str | None = None
-    story_keys: list[str] = field(default_factory=list)
+    # Stored in a provisional story of its own, decided after the page phase by its embedding
+    # (pipeline.pipelines.story_phase).
+    story_pending: bool = False
     # Validators of the page's response, sent back when it is revisited (pipeline.revisits).
     etag: str | None = None
     last_modified: str | None = None

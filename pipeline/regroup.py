@@ -11,8 +11,9 @@ Two steps, each safe to kill:
    its original, an article without a vector keeps a story of its own. Then one transaction
    writes the result: a new group keeps the id of the old story most of its articles were in
    (so links to stories stay valid where the grouping did not change), only articles whose
-   story changed are rewritten, emptied stories are deleted. Killed before the commit,
-   nothing has changed.
+   story changed are rewritten, emptied stories are deleted, and the articles a crawl left
+   waiting for their story (``story_pending``: its stories phase was killed) are decided with the
+   rest. Killed before the commit, nothing has changed.
 """
 
 from __future__ import annotations
@@ -164,4 +165,5 @@ def write_stories(db: Database, story_of: dict[int, int]) -> dict[str, int]:
             "DELETE FROM stories WHERE id NOT IN "
             "(SELECT story_id FROM articles WHERE story_id IS NOT NULL)"
         )
+        db.execute("DELETE FROM story_pending")  # decided here, with all the others
     return {"articles": len(old), "stories": len(groups), "changed": changed}

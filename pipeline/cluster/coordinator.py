@@ -387,11 +387,15 @@ class ClusterStore(SQLitePipeline):
         with self.db.atomic():
             self.db.execute("DELETE FROM cluster_applied WHERE applied_at < ?", (cutoff,))
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:  # type: ignore[override]  # Scrapy awaits either
+        """Store what is left, then dedup's stories phase (issue 19: the stories of the run's
+        unique articles decided by their embeddings), as in a crawl on one machine."""
         try:
             super().close_spider()
         finally:
-            self.dedup_stage.close_spider()
+            phase = self.dedup_stage.close_spider()
+            if phase is not None:
+                await phase
 
     def has_pending(self) -> bool:
         return bool(self._pending or self.messages)

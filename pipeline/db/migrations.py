@@ -427,3 +427,19 @@ def add_cluster_applied(db: Database) -> None:
     )
     db.execute("CREATE INDEX idx_cluster_applied_applied_at ON cluster_applied (applied_at)")
     db.table("crawl_runs").add_column("nodes", str)
+
+
+@migrations()
+def add_story_pending(db: Database) -> None:
+    """Unique articles stored during a crawl's page phase whose story is still to be decided by
+    their embedding (in the stories phase at the end of the run, or by the next run if that was
+    killed), in order of their publication time in UTC."""
+    db.execute(
+        """
+        CREATE TABLE story_pending (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            published TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX story_pending_by_time ON story_pending (published)")

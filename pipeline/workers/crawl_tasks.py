@@ -10,14 +10,14 @@ from pipeline.parsing.articles import extract_page
 from pipeline.parsing.posts import analyse_post
 from pipeline.parsing.sitemaps import read_sitemap
 from pipeline.parsing.sources import parse_source_or_error
-from pipeline.text.embeddings import embed_story
+from pipeline.text.embeddings import embed_stories
 
 TASKS: dict[str, Callable[..., Any]] = {
     "extract": extract_page,
     "parse_feed": parse_source_or_error,  # a feed, a sitemap or a Telegram channel
     "analyse_post": analyse_post,
     "read_sitemap": read_sitemap,
-    "embed_story": embed_story,
+    "embed_stories": embed_stories,
 }
 
 

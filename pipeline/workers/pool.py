@@ -208,6 +208,17 @@ class WorkerPool:
             if not call.result.done():
                 call.result.set_exception(WorkerError("the worker pool is closed"))
 
+    def recycle(self) -> None:
+        """Replace every idle worker by a fresh one, whose heap and caches are not those of the
+        work it did: before work of another kind, so that the two are not resident together."""
+        if self._closed:
+            return
+        for worker in list(self._idle):
+            # Killed: an idle worker has nothing to lose, and one left to exit by itself would
+            # hold up the reactor while its interpreter winds down.
+            self._stop(worker, kill=True)
+            self._spawn()
+
     @property
     def pids(self) -> set[int]:
         return set(self._workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -185,3 +186,15 @@ def test_copies_are_folded_and_stories_grouped(crawl: Crawl) -> None:
         0
     ]
     assert (same, near) == (1, 1)
+    # Stories by embedding were decided after the page phase, all of them, in the same run.
+    assert query(crawl.db, "select count(*) from story_pending") == [(0,)]
+    ((stats_json,),) = query(crawl.db, "select stats from crawl_runs")
+    stats = json.loads(stats_json)
+    ((originals,),) = query(
+        crawl.db,
+        "select count(*) from articles where text_hash is not null and duplicate_of is null",
+    )
+    assert stats["newsmon/stories/decided"] == originals == stats["newsmon/stories/embedded"]
+    assert query(crawl.db, "select count(*) from story_vectors") == [(originals,)]
+    assert stats["newsmon/pages/first_at"] < stats["newsmon/pages/last_at"]
+    assert stats["newsmon/stories/phase_seconds"] > 0

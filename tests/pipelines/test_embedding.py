@@ -4,7 +4,6 @@ vectors, regrouping, and the stories a reader sees."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -55,14 +54,18 @@ class FakePool:
     def __init__(self, fail: bool = False) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.fail = fail
+        self.recycled = 0
 
     async def run(self, task: str, *args: Any) -> Any:
         self.calls.append((task, *args))
-        for _ in range(3):  # other items go on meanwhile, as with real workers
+        for _ in range(3):  # other calls go on meanwhile, as with real workers
             await asyncio.sleep(0)
         if self.fail:
             raise WorkerError("extract_timeout", "took too long")
         return run_task(task, *args)
+
+    def recycle(self) -> None:
+        self.recycled += 1
 
 
 class EmbeddingRun(Run):
@@ -73,30 +76,17 @@ class EmbeddingRun(Run):
         self.pool = FakePool(fail)
         self.dedup.embedder = StoryEmbedder(self.stats, self.pool, 0)  # type: ignore[arg-type]
 
-    def __call__(self, *items: ArticleItem) -> None:
-        for item in items:
-            result = self.dedup.process_item(item)
-            if inspect.iscoroutine(result):
-                result = asyncio.run(result)
-            self.store.process_item(result)
+    def close(self) -> None:
+        """Close as Scrapy does: the store, then dedup, which runs the stories phase."""
+        self.store.close_spider()
+        phase = self.dedup.close_spider()
+        if phase is not None:
+            asyncio.run(phase)
 
-    def concurrently(self, *items: ArticleItem) -> list[str]:
-        """Process the items as Scrapy does, each going on while others wait for their
-        embedding; the URLs in the order they reached the store."""
-        stored: list[str] = []
-
-        async def through(item: ArticleItem) -> None:
-            result = self.dedup.process_item(item)
-            if inspect.iscoroutine(result):
-                result = await result
-            stored.append(result.url)
-            self.store.process_item(result)
-
-        async def together() -> None:
-            await asyncio.gather(*(through(item) for item in items))
-
-        asyncio.run(together())
-        return stored
+    @property
+    def embedded(self) -> list[str | None]:
+        """The headlines sent to the workers."""
+        return [title for call in self.pool.calls for title, _ in call[1]]
 
 
 PENSIONS = [
@@ -237,7 +227,7 @@ def test_stories_for_a_reader(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "--since" in bad.output
 
 
-def test_only_unique_articles_are_embedded_and_failures_fall_back_to_terms(
+def test_only_unique_articles_are_embedded_after_the_page_phase_and_failures_use_terms(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "news.db"
@@ -245,17 +235,49 @@ def test_only_unique_articles_are_embedded_and_failures_fall_back_to_terms(
     original = article(*PENSIONS[0])
     copy = wire_copy(original, "https://wire.example/news/1")
     run(original, copy)
-    run.close()
-    assert [call[1] for call in run.pool.calls] == [original.title]  # the copy: not embedded
+    run.store.flush()
+    # The page phase: stored at once, in a story of its own that the copy joins, undecided.
+    assert run.pool.calls == []
+    assert original.story_pending and not copy.story_pending
     assert copy.duplicate_of_url == original.url and copy.story_of_url == original.url
+    assert query(db, "select count(*) from story_pending") == [(1,)]
+    assert len(set(stories_of(db).values())) == 1
+    run.close()
+    assert run.embedded == [original.title]  # the copy: not embedded
+    assert run.pool.recycled == 1  # fresh workers for the model
     assert run.stats.get_value("newsmon/stories/embedded") == 1
+    assert run.stats.get_value("newsmon/stories/decided") == 1
+    assert query(db, "select count(*) from story_pending") == [(0,)]
     failing = EmbeddingRun(db, fail=True)
     other = article(*PENSIONS[1])
     failing(other)
     failing.close()
-    assert other.story_vector is None
+    assert query(db, "select count(*) from story_vectors") == [(1,)]
     assert failing.stats.get_value("newsmon/stories/embed_failed") == 1
     assert failing.stats.get_value("newsmon/stories/new") == 1  # grouped by its terms
+    assert query(db, "select count(*) from story_pending") == [(0,)]
+
+
+def test_a_failed_batch_is_embedded_article_by_article(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    bad = article(*MINIMUM_WAGE)
+    real = run.pool.run
+
+    async def one_bad_article(task: str, articles: list[Any], words: int) -> Any:
+        if any(title == bad.title for title, _ in articles):
+            run.pool.calls.append((task, articles, words))
+            raise WorkerError("extract_timeout", "took too long")
+        return await real(task, articles, words)
+
+    run.pool.run = one_bad_article  # type: ignore[method-assign]
+    run(*[article(*key) for key in PENSIONS], bad)
+    run.close()
+    assert [len(call[1]) for call in run.pool.calls] == [5, 1, 1, 1, 1, 1]
+    assert run.stats.get_value("newsmon/stories/embedded") == 4
+    assert run.stats.get_value("newsmon/stories/embed_failed") == 1
+    stories = stories_of(db)
+    assert len({stories[ARTICLES[key]["url"]] for key in PENSIONS}) == 1
 
 
 def test_embeddings_can_be_switched_off() -> None:
@@ -301,20 +323,6 @@ def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:
     assert "per_story" not in Watchlist("a", "x").definition
 
 
-def test_a_copy_of_an_article_being_embedded_is_stored_after_it(tmp_path: Path) -> None:
-    """The original waits for its embedding; its near-copy, decided at once, must not reach the
-    store first (it would point at an article not stored yet)."""
-    db = tmp_path / "news.db"
-    run = EmbeddingRun(db)
-    original = article(*PENSIONS[0])
-    copy = wire_copy(original, "https://wire.example/news/2")
-    stored = run.concurrently(original, copy)
-    run.close()
-    assert stored == [original.url, copy.url]
-    ((duplicate_of,),) = query(db, f"select duplicate_of from articles where url = '{copy.url}'")
-    assert duplicate_of is not None
-
-
 def test_datasette_lists_the_stories_across_languages_and_links_their_articles(
     tmp_path: Path,
 ) -> None:
@@ -331,7 +339,7 @@ def test_datasette_lists_the_stories_across_languages_and_links_their_articles(
     assert "stories_across_languages" in get(db, "/").text  # linked from the front page
 
 
-def test_the_same_page_twice_while_it_is_embedded_is_one_article_with_two_sightings(
+def test_the_same_page_twice_is_one_article_with_two_sightings_embedded_once(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "news.db"
@@ -340,9 +348,9 @@ def test_the_same_page_twice_while_it_is_embedded_is_one_article_with_two_sighti
     again = article(*PENSIONS[0])  # a redirect from another feed's link, landing on it
     again.entry.feed_url = "http://news.test/feeds/other.rss"
     again.entry.link = "http://news.test/redirect?to=pensions"
-    assert run.concurrently(first, again) == [first.url, again.url]
+    run(first, again)
     run.close()
-    assert len(run.pool.calls) == 1
+    assert run.embedded == [first.title]
     assert query(db, "select count(*) from articles") == [(1,)]
     assert query(db, "select count(*) from entries") == [(2,)]
-    assert run.stats.get_value("newsmon/dedup/unique") == 1
+    assert run.stats.get_value("newsmon/stories/decided") == 1

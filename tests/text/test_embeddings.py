@@ -6,7 +6,7 @@ import numpy as np
 
 from pipeline.text.embeddings import (
     DIMENSIONS,
-    embed_story,
+    embed_stories,
     embed_texts,
     embedding_input,
     from_blobs,
@@ -45,11 +45,17 @@ def test_one_event_in_two_languages_is_closer_than_another_event() -> None:
     assert float(russian @ english) > float(russian @ other) + 0.05
 
 
-def test_the_worker_task_gives_a_vector_and_keys() -> None:
-    result = embed_story("Землетрясение магнитудой 5,8 в Алматы", "Толчки ощущались в Бишкеке.", 0)
+def test_the_worker_task_gives_a_vector_and_keys_per_article() -> None:
+    quake = ("Землетрясение магнитудой 5,8 в Алматы", "Толчки ощущались в Бишкеке.")
+    wage = ("Minimum wage rises in Kazakhstan", None)
+    result, empty, other = embed_stories([quake, (None, None), wage], 0)
     assert isinstance(result["vector"], bytes) and len(result["vector"]) == DIMENSIONS
     assert "#5.8" in result["keys"] and "n:almt" in result["keys"]
-    assert embed_story(None, None, 0)["vector"] is None
+    assert empty["vector"] is None
+    assert other["vector"] != result["vector"]
+    # Embedded together as one by one (within the rounding of the stored bytes).
+    (alone,) = embed_stories([quake], 0)
+    assert float(from_blobs([alone["vector"]])[0] @ from_blobs([result["vector"]])[0]) > 0.999
 
 
 def test_from_no_blobs() -> None:

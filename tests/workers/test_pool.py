@@ -227,3 +227,13 @@ def test_workers_do_not_load_the_crawl_s_libraries(pool: WorkerPool) -> None:
     probe = "import sys, pipeline.__main__; print(sorted({} & sys.modules.keys()))"
     command = [sys.executable, "-c", probe.format(sorted(CRAWL_LIBRARIES))]
     assert subprocess.run(command, capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_recycle_replaces_idle_workers_by_fresh_ones(pool: WorkerPool) -> None:
+    assert run(pool, "keep 20").startswith("keep 20 in ")
+    (before,) = pool.pids
+    pool.recycle()
+    (after,) = pool.pids
+    assert after != before and not alive(before)
+    assert run(pool, "x") == f"x in {after}"
+    assert pool.replaced == 0  # not counted as worn out or failed

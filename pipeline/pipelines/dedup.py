@@ -47,7 +47,7 @@ from pipeline.text.fingerprints import Fingerprints, hashed_jaccard, shingle_has
 from pipeline.text.story_match import StoryRules
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Hashable
+    from collections.abc import Coroutine, Hashable, Iterable
     from typing import Self
 
     from scrapy.crawler import Crawler
@@ -218,7 +218,7 @@ class DedupPipeline:
         was edited, the store files it anew under them (``DedupTables.refile_text``)."""
         idf, _ = self._idf(fp.story_terms)
         item.story_index_terms = index_terms(fp.story_terms, idf)
-        item.story_norm = math.sqrt(sum(idf[t] ** 2 for t in set(fp.story_terms)))
+        item.story_norm = term_norm(fp.story_terms, idf)
 
     def classify(self, item: ArticleItem, fp: Fingerprints) -> None:
         """Decide what the article is; a unique article's story too, or with embeddings on, that
@@ -237,7 +237,7 @@ class DedupPipeline:
         terms = fp.story_terms
         headline = set(story_terms(item.title, None))
         idf, seen = self._idf(terms)
-        norm = math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
+        norm = term_norm(terms, idf)
         if near is not None:
             item.duplicate_of_url, item.duplicate_similarity = near
             item.story_of_url = near[0]
@@ -336,7 +336,7 @@ class DedupPipeline:
         """The article whose story a pending one joins by its terms (its embedding failed)."""
         terms = article.story_terms
         idf, seen = self._idf(terms)
-        norm = math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
+        norm = term_norm(terms, idf)
         headline = set(story_terms(article.title, None))
         published = parse_time(article.published)
         return self._story_match(article.url, published, terms, headline, idf, norm, seen)
@@ -376,7 +376,7 @@ class DedupPipeline:
         weights = {**self._term_idf(set().union(*alike.values()) - mine), **idf}
         best, best_score = None, 0.0
         for other, other_terms in alike.items():
-            other_norm = math.sqrt(sum(weights[t] ** 2 for t in other_terms))
+            other_norm = term_norm(other_terms, weights)
             score = sum(idf[t] ** 2 for t in mine & other_terms) / (norm * other_norm)
             if score > best_score:
                 best, best_score = other, score
@@ -442,6 +442,11 @@ class DedupPipeline:
                 ).fetchall()
             )
         return stored
+
+
+def term_norm(terms: Iterable[str], idf: dict[str, float]) -> float:
+    """The length of an article's IDF-weighted term vector (``articles.story_norm``)."""
+    return math.sqrt(sum(idf[t] ** 2 for t in set(terms)))
 
 
 def story_rules(settings: BaseSettings) -> StoryRules:

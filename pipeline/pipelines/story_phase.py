@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from pipeline.pipelines.dedup import iso, parse_time
 from pipeline.pipelines.dedup_tables import count_story, file_vector
 from pipeline.text.embeddings import from_blobs
-from pipeline.text.story_match import Candidate, StoryRules, choose_story, outlet_of, pair_scores
+from pipeline.text.story_match import Candidate, StoryRules, joined_candidate, outlet_of
 
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
@@ -96,9 +96,9 @@ def vector_story(
     rules: StoryRules,
     window: timedelta,
     limit: int,
-) -> Candidate | None:
-    """The embedded article of the window (``limit`` at most, newest first) whose story the
-    article joins, by embeddings, names and numbers; None to keep a story of its own."""
+) -> int | None:
+    """The story the article joins, by embeddings, names and numbers, against the embedded
+    articles of the window (``limit`` at most, newest first); None to keep a story of its own."""
     if published is None:
         return None
     rows = db.execute(
@@ -110,6 +110,7 @@ def vector_story(
     ).fetchall()
     candidates: list[Candidate] = []
     blobs: list[bytes] = []
+    story_of: dict[str, int | None] = {}
     for other, blob, other_keys, story_id, when in rows:
         story = ("id", story_id) if story_id is not None else ("url", other)
         candidates.append(
@@ -118,19 +119,13 @@ def vector_story(
             )
         )
         blobs.append(blob)
+        story_of[other] = story_id
     if not candidates:
         return None
-    scores = pair_scores(
-        from_blobs([vector])[0],
-        keys,
-        outlet_of(url),
-        published,
-        candidates,
-        from_blobs(blobs),
-        rules,
+    chosen = joined_candidate(
+        url, from_blobs([vector])[0], keys, published, candidates, from_blobs(blobs), rules
     )
-    chosen = choose_story(scores, candidates, rules)
-    return chosen[0] if chosen else None
+    return story_of[chosen.url] if chosen is not None else None
 
 
 def join_story(db: Database, provisional: int, story_id: int) -> None:
@@ -218,7 +213,7 @@ class StoryPhase:
                 embedding["vector"],
                 embedding["keys"],
             )
-            chosen = vector_story(
+            story_id = vector_story(
                 self.db,
                 article.url,
                 embedding["vector"],
@@ -229,8 +224,6 @@ class StoryPhase:
                 self.window,
                 self.vector_candidates,
             )
-            if chosen is not None:
-                story_id = self._story_id(chosen.url)
         else:
             other = self.by_terms(article)
             if other is not None:

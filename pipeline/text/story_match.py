@@ -144,6 +144,22 @@ def choose_story(
     return chosen
 
 
+def joined_candidate(
+    url: str,
+    vector: npt.NDArray[np.float32],
+    keys: frozenset[str],
+    published: datetime | None,
+    candidates: Sequence[Candidate],
+    matrix: npt.NDArray[np.float32],
+    rules: StoryRules,
+) -> Candidate | None:
+    """The candidate whose story the article at ``url`` joins (``pair_scores``, then
+    ``choose_story``); None to start a new story."""
+    scores = pair_scores(vector, keys, outlet_of(url), published, candidates, matrix, rules)
+    chosen = choose_story(scores, candidates, rules)
+    return chosen[0] if chosen else None
+
+
 class StoryGrouper:
     """Groups articles in memory, in the order they are added, as the crawl would: each against
     the earlier ones within ``window`` (for ``newsmon regroup``, which adds them by publication
@@ -182,16 +198,14 @@ class StoryGrouper:
             or candidate.published is None
             or abs(published - candidate.published) <= self.window
         ][-self.limit :]
-        outlet = outlet_of(url)
         story = url
         if pool:
             candidates = [candidate for candidate, _ in pool]
             matrix = np.vstack([vector_ for _, vector_ in pool])
-            scores = pair_scores(vector, keys, outlet, published, candidates, matrix, self.rules)
-            chosen = choose_story(scores, candidates, self.rules)
+            chosen = joined_candidate(url, vector, keys, published, candidates, matrix, self.rules)
             if chosen is not None:
-                story = str(chosen[0].story)
+                story = str(chosen.story)
         self.stories[url] = story
-        self.candidates.append(Candidate(url, story, keys, outlet, published))
+        self.candidates.append(Candidate(url, story, keys, outlet_of(url), published))
         self.vectors.append(vector)
         return story

@@ -96,31 +96,27 @@ def due_revisits(db: Database, schedule: RevisitSchedule, now: float, limit: int
     least recently checked first under the schedule ``0``."""
     if not schedule.steps or limit <= 0:
         return []
-    ok = statuses.OK
+    select = (
+        f"SELECT {_DUE_COLUMNS} FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id "
+        f"WHERE a.status = ? AND {_NOT_A_POST}"
+    )
+    params: list[object] = [statuses.OK]
     if schedule.every_run:
         sql = (
-            f"SELECT {_DUE_COLUMNS} FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id "
-            f"WHERE a.status = ? AND {_NOT_A_POST} "
-            "ORDER BY a.last_checked_at IS NOT NULL, a.last_checked_at, "
+            f"{select} ORDER BY a.last_checked_at IS NOT NULL, a.last_checked_at, "
             "a.first_seen_at DESC LIMIT ?"
         )
-        params: list[object] = [ok, limit]
     else:
         # One indexed range per step: articles with k steps done, stored before now - step k
         # (and after the horizon: an article past it is not checked any more).
         ranges = " OR ".join(
             "(a.revisits = ? AND a.first_seen_at BETWEEN ? AND ?)" for _ in schedule.steps
         )
-        sql = (
-            f"SELECT {_DUE_COLUMNS} FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id "
-            f"WHERE ({ranges}) AND a.status = ? AND {_NOT_A_POST} "
-            "ORDER BY a.first_seen_at DESC LIMIT ?"
-        )
-        params = []
+        sql = f"{select} AND ({ranges}) ORDER BY a.first_seen_at DESC LIMIT ?"
         horizon = iso_utc(now - schedule.horizon)
         for done, step in enumerate(schedule.steps):
             params += [done, horizon, iso_utc(now - step)]
-        params += [ok, limit]
+    params.append(limit)
     revisits = []
     for row in db.execute(sql, params).fetchall():
         article_id, url, feed_url, etag, last_modified, removed, done, first_seen, title = row

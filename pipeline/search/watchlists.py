@@ -39,6 +39,9 @@ from pipeline.search.query_language import parse
 WATCHLISTS_FILE = "watchlists.toml"
 # Articles matched per query while draining the queue: bounds the SQL statement's size.
 QUEUE_CHUNK = 500
+LISTS = ("languages", "feeds", "sites")
+# Options that are true or false; a definition stored before one existed lacks it (false).
+FLAGS = ("changes", "per_story")
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,9 @@ class Watchlist:
     @property
     def definition(self) -> str:
         fields = asdict(self)
-        if not self.changes:  # definitions stored before the option stay the same
-            del fields["changes"]
-        if not self.per_story:  # definitions stored before the option stay the same
-            del fields["per_story"]
+        for flag in FLAGS:  # definitions stored before the option stay the same
+            if not fields[flag]:
+                del fields[flag]
         return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
     def admits(self, url: str, feeds: Iterable[str]) -> bool:
@@ -97,7 +99,7 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
     where = f"watchlists file {path}, [watchlists.{name}]"
     if not isinstance(table, dict):
         raise WatchlistError(f"{where}: expected a table with query = '...'")
-    unknown = set(table) - {"query", "languages", "feeds", "sites", "changes", "per_story"}
+    unknown = set(table) - {"query", *LISTS, *FLAGS}
     if unknown:
         raise WatchlistError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     query = table.get("query")
@@ -107,29 +109,20 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
         parse(query)
     except QueryError as exc:
         raise WatchlistError(f"{where}: {exc}") from exc
-    lists = {}
-    for key in ("languages", "feeds", "sites"):
+    lists: dict[str, Any] = {}
+    for key in LISTS:
         value = table.get(key, [])
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise WatchlistError(f"{where}: {key} must be a list of strings")
         lists[key] = tuple(v.strip().lower() if key != "feeds" else v.strip() for v in value)
-    changes = table.get("changes", False)
-    if not isinstance(changes, bool):
-        raise WatchlistError(f"{where}: changes must be true or false")
-    per_story = table.get("per_story", False)
-    if not isinstance(per_story, bool):
-        raise WatchlistError(f"{where}: per_story must be true or false")
-    return Watchlist(
-        name,
-        query.strip(),
-        lists["languages"],
-        lists["feeds"],
-        lists["sites"],
-        changes=changes,
-        per_story=per_story,
-    )
+    flags: dict[str, Any] = {}
+    for key in FLAGS:
+        flags[key] = table.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise WatchlistError(f"{where}: {key} must be true or false")
+    return Watchlist(name, query.strip(), **lists, **flags)
 
 
 def sync(
@@ -194,21 +187,9 @@ def stored(db: Database) -> list[Watchlist]:
     rows = db.query("SELECT definition FROM watchlists WHERE removed_at IS NULL ORDER BY id")
     watchlists = []
     for row in rows:
-        fields = json.loads(row["definition"])  # Watchlist.definition: its fields, lists as JSON
-        languages, feeds, sites = (tuple(fields[key]) for key in ("languages", "feeds", "sites"))
-        changes = bool(fields.get("changes", False))
-        per_story = bool(fields.get("per_story", False))
-        watchlists.append(
-            Watchlist(
-                fields["name"],
-                fields["query"],
-                languages,
-                feeds,
-                sites,
-                changes=changes,
-                per_story=per_story,
-            )
-        )
+        # Watchlist.definition: its fields, lists as JSON, flags that are false left out
+        fields: dict[str, Any] = json.loads(row["definition"])
+        watchlists.append(Watchlist(**fields | {key: tuple(fields[key]) for key in LISTS}))
     return watchlists
 
 

@@ -106,23 +106,23 @@ class DedupTables:
         article_id: int,
         item: ArticleItem,
         fp: Fingerprints,
+        *,
+        old_title: str | None,
+        old_text: str | None,
         old_story_terms: str | None,
         duplicate_of: int | None,
+        published: str,
     ) -> dict[str, Any]:
         """Refile an article whose text changed (a revisit found an edit): its LSH buckets,
-        term frequencies and story index rows follow the new text; it stays in its story.
+        term frequencies and story index rows (under ``published``) follow the new text; it
+        stays in its story. The ``old_*`` values are the stored row's, before the edit.
         Returns its new dedup columns, for the caller's update of the row."""
         old_terms = set((old_story_terms or "").split())
         if duplicate_of is None:
-            old = self.db.execute(
-                "SELECT title, text FROM article_versions WHERE article_id = ? "
-                "ORDER BY version DESC LIMIT 1",
-                (article_id,),
-            ).fetchone()
-            if old is not None and old[1]:
+            if old_text:
                 self.db.conn.executemany(
                     "DELETE FROM near_dup_buckets WHERE bucket = ? AND article_id = ?",
-                    [(bucket, article_id) for bucket in fingerprint(old[0], old[1]).buckets],
+                    [(bucket, article_id) for bucket in fingerprint(old_title, old_text).buckets],
                 )
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO near_dup_buckets (bucket, article_id) VALUES (?, ?)",
@@ -142,10 +142,6 @@ class DedupTables:
                 "DELETE FROM story_index WHERE term = ? AND article_id = ?",
                 [(term, article_id) for term in old_terms],
             )
-            published = self.db.execute(
-                "SELECT coalesce(published, first_seen_at) FROM articles WHERE id = ?",
-                (article_id,),
-            ).fetchone()[0]
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO story_index (term, published, article_id) VALUES (?, ?, ?)",
                 [(term, published, article_id) for term in item.story_index_terms],

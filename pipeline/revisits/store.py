@@ -49,13 +49,13 @@ class RevisionWriter:
         revisit = item.revisit
         assert revisit is not None
         stored = self.db.execute(
-            "SELECT title, text, version, removed_at, story_terms, duplicate_of, language "
-            "FROM articles WHERE id = ?",
+            "SELECT title, text, version, removed_at, story_terms, duplicate_of, language, "
+            "coalesce(published, first_seen_at) FROM articles WHERE id = ?",
             (revisit.article_id,),
         ).fetchone()
         if stored is None:  # deleted meanwhile
             return
-        title, text, version, removed_at, story_terms, duplicate_of, language = stored
+        title, text, version, removed_at, story_terms, duplicate_of, language, published = stored
         now = iso_utc(time.time())
         columns: dict[str, Any] = {"last_checked_at": now, "revisits": revisit.steps_done}
         outcome = "unreadable"
@@ -100,7 +100,14 @@ class RevisionWriter:
                 if item.fingerprints is not None:
                     columns.update(
                         self.dedup.refile_text(
-                            revisit.article_id, item, item.fingerprints, story_terms, duplicate_of
+                            revisit.article_id,
+                            item,
+                            item.fingerprints,
+                            old_title=title,
+                            old_text=text,
+                            old_story_terms=story_terms,
+                            duplicate_of=duplicate_of,
+                            published=published,
                         )
                     )
                 self._log(revisit, statuses.CHANGE_EDITED, version + 1, item, now)

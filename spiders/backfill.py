@@ -37,13 +37,7 @@ from pipeline import settings as project_settings
 from pipeline.exceptions import FeedParseError
 from pipeline.items import ArticleItem
 from pipeline.net.failures import describe, error_of, failure_status
-from pipeline.parsing.sitemaps import (
-    MAX_BYTES,
-    MAX_URLS,
-    SitemapRead,
-    read_sitemap,
-    sitemaps_in_robots,
-)
+from pipeline.parsing.sitemaps import SitemapRead, read_sitemap, sitemaps_in_robots
 from spiders.feeds import FEED_PRIORITY, FeedSpider
 
 if TYPE_CHECKING:
@@ -74,10 +68,10 @@ class BackfillSpider(FeedSpider):
         until: str | None = None,
         max_pages: int | str = 0,
         feed_url: str | None = None,
-        max_files: int = 500,
-        max_bytes: int = MAX_BYTES,
-        max_urls: int = MAX_URLS,
-        max_depth: int = 4,
+        max_files: int = project_settings.NEWSMON_SITEMAP_MAX_FILES,
+        max_bytes: int = project_settings.NEWSMON_SITEMAP_MAX_BYTES,
+        max_urls: int = project_settings.NEWSMON_SITEMAP_MAX_URLS,
+        max_depth: int = project_settings.NEWSMON_SITEMAP_MAX_DEPTH,
         **kwargs: Any,
     ) -> None:
         kwargs["feeds"] = []

@@ -64,8 +64,7 @@ class ChannelReading:
         self, parsed: ParsedChannel, feed: FeedSource, newest_known: int | None
     ) -> Iterator[Request | ArticleItem]:
         """The first page of a channel: its new posts, or the request of older ones."""
-        new = [post for post in parsed.posts if newest_known is None or post.number > newest_known]
-        return self._next_page_or_posts(parsed, feed, newest_known, {}, new)
+        return self._next_page_or_posts(parsed, feed, newest_known, {})
 
     async def parse_channel_page(
         self,
@@ -87,25 +86,24 @@ class ChannelReading:
                 yield output
             return
         parsed.title = channel_title or parsed.title
-        new = [post for post in parsed.posts if newest_known is None or post.number > newest_known]
-        for output in self._next_page_or_posts(parsed, feed, newest_known, collected, new):
+        for output in self._next_page_or_posts(parsed, feed, newest_known, collected):
             yield output
 
     def channel_page_failed(self, failure: Failure) -> Iterator[ArticleItem | Request]:
         """An older page that failed ends the paging; the posts read so far are kept."""
         request = failure.request  # type: ignore[attr-defined]
+        kwargs = request.cb_kwargs
         error = error_of(failure)
         status, _ = failure_status(error)
         wait = retry_after(error)
         self._count("newsmon/telegram/page_failed")
         logger.warning(
             "Channel %s: older page %s failed: %s%s; older posts are not read in this run",
-            request.cb_kwargs["feed"].url,
+            kwargs["feed"].url,
             request.url,
             status,
             f" (Retry-After {wait:.0f} s)" if wait else f" ({describe(error)})",
         )
-        kwargs = request.cb_kwargs
         yield from self.channel_posts(kwargs["feed"], kwargs["channel_title"], kwargs["collected"])
 
     def _next_page_or_posts(
@@ -114,8 +112,10 @@ class ChannelReading:
         feed: FeedSource,
         newest_known: int | None,
         collected: dict[int, ChannelPost],
-        new: list[ChannelPost],
     ) -> Iterator[Request | ArticleItem]:
+        """Add the page's posts newer than the newest stored to ``collected``; then the request
+        of the older page, or, once enough are read or the stored ones reached, the posts."""
+        new = [post for post in parsed.posts if newest_known is None or post.number > newest_known]
         collected = {**collected, **{post.number: post for post in new}}
         reached_known = newest_known is not None and any(
             post.number <= newest_known for post in parsed.posts

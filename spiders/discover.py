@@ -31,7 +31,7 @@ from pipeline.parsing.sitemaps import (
     ParsedSitemap,
     sitemaps_in_robots,
 )
-from pipeline.parsing.sources import source_kind
+from pipeline.parsing.sources import FEED, SITEMAP, source_kind
 from spiders.feeds import parse_feed_response
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class FoundFeed:
     url: str
     title: str | None
     rank: int  # lower is better: the order in which the site offers it
-    kind: str = "feed"  # feed, sitemap or telegram (pipeline.parsing.sources)
+    kind: str = FEED  # feed, sitemap or telegram (pipeline.parsing.sources)
 
 
 class DiscoverSpider(Spider):
@@ -110,7 +110,7 @@ class DiscoverSpider(Spider):
             links = [urljoin(base, path) for path in COMMON_PATHS]
             links += [urljoin(response.url, "/" + path) for path in COMMON_PATHS]
         for rank, url in enumerate(dict.fromkeys(links), 1):
-            yield Request(url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed)
+            yield self.candidate(url, rank)
         if not found_links:
             yield Request(
                 urljoin(response.url, "/robots.txt"),
@@ -119,17 +119,18 @@ class DiscoverSpider(Spider):
                 dont_filter=True,
             )
             for rank, path in enumerate(SITEMAP_PATHS, SITEMAP_RANK + 100):
-                url = urljoin(response.url, path)
-                yield Request(
-                    url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed
-                )
+                yield self.candidate(urljoin(response.url, path), rank)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         """The sitemaps robots.txt names, ranked in its order."""
         if not isinstance(response, TextResponse) or response.status != 200:
             return
         for rank, url in enumerate(sitemaps_in_robots(response.text, response.url), SITEMAP_RANK):
-            yield Request(url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed)
+            yield self.candidate(url, rank)
+
+    def candidate(self, url: str, rank: int) -> Request:
+        """The request of a URL that may be a feed or a sitemap, ranked ``rank``."""
+        return Request(url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed)
 
     def missed(self, failure: Failure) -> None:
         """A guessed path that does not exist: expected, not an error."""
@@ -144,9 +145,7 @@ class DiscoverSpider(Spider):
             children = [url for url in parsed.sitemaps if urlsplit(url).hostname == host]
             children.sort(key=lambda url: "news" not in url.lower())
             for url in children[:INDEX_CHILDREN]:
-                yield Request(
-                    url, callback=self.check, cb_kwargs={"rank": rank}, errback=self.missed
-                )
+                yield self.candidate(url, rank)
             return
         found = self.found(response.url, parsed, rank)
         if found is not None:
@@ -165,6 +164,6 @@ class DiscoverSpider(Spider):
         if parsed.format in ("unknown", SITEMAP_INDEX_FORMAT) and not parsed.entries:
             return None
         kind = source_kind(parsed.format)
-        if kind == "sitemap" and rank >= SITEMAP_RANK and parsed.format != NEWS_SITEMAP_FORMAT:
+        if kind == SITEMAP and rank >= SITEMAP_RANK and parsed.format != NEWS_SITEMAP_FORMAT:
             rank += PLAIN_SITEMAP_RANK - SITEMAP_RANK
         return FoundFeed(url, parsed.title, rank, kind)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 
 from pipeline.db.connection import LazyReader
+from pipeline.parsing.sources import TELEGRAM
 from pipeline.parsing.telegram import TELEGRAM_HOSTS
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 NEWEST_POST_SQL = """
 SELECT max(CAST(substr(e.guid, instr(e.guid, '/') + 1) AS INTEGER))
 FROM feeds f JOIN entries e ON e.feed_id = f.id
-WHERE f.url = ? AND f.kind = 'telegram' AND e.guid LIKE '%/%'
+WHERE f.url = ? AND f.kind = ? AND e.guid LIKE '%/%'
 """
 
 
@@ -57,5 +58,5 @@ class ChannelStateMiddleware:
 
     def newest_post(self, url: str) -> int | None:
         """The ID of the channel's newest stored post; None if it is not a channel read before."""
-        row = self.reader.fetchone(NEWEST_POST_SQL, (url,))
+        row = self.reader.fetchone(NEWEST_POST_SQL, (url, TELEGRAM))
         return int(row[0]) if row and row[0] is not None else None

@@ -101,14 +101,16 @@ def iter_sitemap(
         load_dtd=False,
         huge_tree=False,
     )
-    state = {"root_seen": False, "count": 0}
+    root_seen = False
+    count = 0
 
     def parsed_records() -> Iterator[SitemapRecord]:
+        nonlocal root_seen
         for event, element in parser.read_events():
             name = etree.QName(element).localname if isinstance(element.tag, str) else ""
             if event == "start":
-                if not state["root_seen"]:
-                    state["root_seen"] = True
+                if not root_seen:
+                    root_seen = True
                     if name not in ("urlset", "sitemapindex"):
                         raise FeedParseError(
                             statuses.NOT_A_FEED, f"{url}: <{name}> is not a sitemap"
@@ -126,9 +128,10 @@ def iter_sitemap(
                 yield record
 
     def counted(records: Iterator[SitemapRecord]) -> Iterator[SitemapRecord | str]:
+        nonlocal count
         for record in records:
-            state["count"] += 1
-            if state["count"] > max_urls:
+            count += 1
+            if count > max_urls:
                 yield f"more than {max_urls} URLs, only the first {max_urls} read"
                 return
             yield record
@@ -148,13 +151,13 @@ def iter_sitemap(
     except etree.XMLSyntaxError as exc:
         # What was parsed before the error is still there to read.
         kept = list(counted(parsed_records()))
-        if not state["root_seen"]:
+        if not root_seen:
             raise FeedParseError(statuses.PARSE_ERROR, f"{url} is not XML: {exc}") from exc
         yield from kept
         if not any(isinstance(record, str) for record in kept):
-            yield f"broken XML after {state['count']} records: {exc}"
+            yield f"broken XML after {count} records: {exc}"
         return
-    if not state["root_seen"]:
+    if not root_seen:
         raise FeedParseError(statuses.EMPTY, f"empty sitemap at {url}")
 
 
@@ -235,17 +238,18 @@ def parse_sitemap(
     entries = [_entry(record, url) for record in ordered[:max_entries]]
     first = records[0] if records else None
     parts = urlsplit(url)
+    site_url = f"{parts.scheme}://{parts.netloc}/"
     if children and not records:
         return ParsedSitemap(
             format=SITEMAP_INDEX_FORMAT,
-            site_url=f"{parts.scheme}://{parts.netloc}/",
+            site_url=site_url,
             sitemaps=children,
             warning=warning or f"a sitemap index of {len(children)} sitemaps, not a sitemap",
         )
     return ParsedSitemap(
         format=NEWS_SITEMAP_FORMAT if news else SITEMAP_FORMAT,
         title=first.publication if first else None,
-        site_url=f"{parts.scheme}://{parts.netloc}/",
+        site_url=site_url,
         language=first.language if first else None,
         entries=entries,
         total_entries=len(records),

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from lxml import etree
 from scrapy import Spider, signals
@@ -428,8 +427,6 @@ def backfill(
     last = parse_day(until, last=True) if until else None
     if last is not None and last < first:
         raise NewsmonError(f"--until {until} is before --since {since}")
-    parts = urlsplit(site)
-    root = f"{parts.scheme}://{parts.netloc}/"
     try:
         settings = run_settings(db_path, allow_private, watchlists_file)
     except (FeedListError, ValueError) as exc:
@@ -439,11 +436,10 @@ def backfill(
         db_path,
         settings,
         "backfill",
-        site=root,
+        site=site,  # the spider reads from the site's root, and stores under it
         since=first,
         until=last,
         max_pages=max_pages,
-        feed_url=root,
     )
 
 

@@ -12,10 +12,9 @@ from pipeline.extensions.progress import Progress
 
 
 class BackfillProgress(Progress):
-    def line(self) -> str:
+    def head(self) -> str:
         value = self.stats.get_value
-        rest = super().line().split(" · ", 1)[1]
         return (
             f"sitemaps {value('newsmon/sitemaps/read', 0)} read, "
-            f"{value('newsmon/backfill/in_range', 0)} pages in range · {rest}"
+            f"{value('newsmon/backfill/in_range', 0)} pages in range"
         )

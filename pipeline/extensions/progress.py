@@ -51,11 +51,16 @@ class Progress:
         self._loop = task.LoopingCall(self.show)
         self._loop.start(0.5)
 
-    def line(self) -> str:
+    def head(self) -> str:
+        """The line's first part: the feeds read of all."""
         value = self.stats.get_value
         feeds_done = value("newsmon/feeds/ok", 0) + value("newsmon/feeds/failed", 0)
         feeds_done += value("newsmon/feeds/not_due", 0)
         total = f"/{self.feeds_total}" if self.feeds_total else ""
+        return f"feeds {feeds_done}{total}"
+
+    def line(self) -> str:
+        value = self.stats.get_value
         article_statuses = statuses.counts_in_stats(self.stats.get_stats(), "articles")
         failed = value("newsmon/feeds/failed", 0) + sum(
             count for status, count in article_statuses.items() if statuses.is_failure(status)
@@ -65,7 +70,7 @@ class Progress:
         # After the page phase, the stories phase (pipeline/pipelines/story_phase.py).
         stories = value("newsmon/stories/decided")
         return (
-            f"feeds {feeds_done}{total} · {waiting} waiting · articles "
+            f"{self.head()} · {waiting} waiting · articles "
             f"{article_statuses.get(statuses.OK, 0)} stored, "
             f"{value('newsmon/articles/known', 0)} known · {failed} failed · "
             + (f"stories {stories} decided · " if stories is not None else "")

@@ -26,9 +26,7 @@ from pipeline.parsing.decoding import decode_page
 from pipeline.parsing.headlines import key as headline_key
 from pipeline.parsing.headlines import page_headline, strip_headline
 from pipeline.parsing.page_metadata import read_structured
-from pipeline.text.fingerprints import fingerprint
-from pipeline.text.language import detect_language
-from pipeline.text.stemming import group_for, stem_text
+from pipeline.parsing.posts import analyse_post
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -99,17 +97,12 @@ def extract_article(html: str, url: str) -> dict[str, Any] | None:
     # trafilatura works on a copy of a tree it is given, so the page is parsed only once.
     extracted = main_text(tree, url)
     text = strip_headline(extracted, meta.title_forms)
-    language = detect_language(text) if text else None
-    group = group_for(language)
     return {
-        "fingerprints": fingerprint(meta.title, text) if text else None,
+        **analyse_post(meta.title, text),  # language, fingerprints, search stems
         "text": text,
         # What trafilatura found, the headline included: the minimum length applies to it, so a
         # short wire item is not dropped because its headline was taken off.
         "extracted_chars": len(extracted),
-        "language": language,
-        # Stemmed here rather than by the store, in the crawl process.
-        "text_stems": (group, stem_text(text, group)),
         "title": meta.title,
         "title_forms": meta.title_forms,
         "author": meta.author,

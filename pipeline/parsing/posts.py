@@ -15,11 +15,13 @@ from pipeline.text.stemming import group_for, stem_text
 
 
 def analyse_post(title: str | None, text: str) -> dict[str, Any]:
-    """The post's language (detected), fingerprints and search stems."""
-    language = detect_language(text)
+    """The text's language (detected), fingerprints and search stems: a post's, and a page's
+    extracted text (``pipeline.parsing.articles``). No text has no language or fingerprints."""
+    language = detect_language(text) if text else None
     group = group_for(language)
     return {
         "language": language,
-        "fingerprints": fingerprint(title, text),
+        "fingerprints": fingerprint(title, text) if text else None,
+        # Stemmed here rather than by the store, in the crawl process.
         "text_stems": (group, stem_text(text, group)),
     }

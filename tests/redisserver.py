@@ -93,16 +93,17 @@ class RedisServer:
     def shutdown_nosave(self) -> None:
         """``SHUTDOWN NOSAVE``: Redis stops at once (its append-only file is flushed)."""
         self.command("SHUTDOWN", "NOSAVE")
-        if self.process is not None:
-            self.process.wait(timeout=60)
-            if self.process.stderr is not None:
-                self.process.stderr.close()
-            self.process = None
+        self._reap(timeout=60)
 
     def kill(self) -> None:
         if self.process is not None:
             self.process.kill()
-            self.process.wait()
+        self._reap()
+
+    def _reap(self, timeout: float | None = None) -> None:
+        """Wait for the process to exit and close its stderr pipe."""
+        if self.process is not None:
+            self.process.wait(timeout=timeout)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None

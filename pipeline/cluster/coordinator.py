@@ -40,8 +40,8 @@ from scrapy.exceptions import CloseSpider
 
 from pipeline import statuses
 from pipeline.cluster import messages
-from pipeline.cluster.frontier import Backoff, Frontier, connect, safe_url
-from pipeline.cluster.node import REDIS_ERRORS, host_of
+from pipeline.cluster.frontier import REDIS_ERRORS, Frontier, connect, retrying, safe_url
+from pipeline.cluster.node import host_of
 from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares.channelstate import ChannelStateMiddleware
 from pipeline.downloadermiddlewares.feedschedule import FeedScheduleMiddleware
@@ -113,6 +113,7 @@ class CoordinatorSpider(Spider):
         self.run_token: str | None = None
         self.ledger = Ledger()
         self.schedule: FeedScheduleMiddleware | None = None
+        self.channels: ChannelStateMiddleware | None = None
         self.db_path = ""
         self.db_identity = ""  # whose pages the known set in Redis holds
 
@@ -243,7 +244,7 @@ class CoordinatorSpider(Spider):
 
     def feed_tasks(self, run: int) -> list[tuple[str, str]]:
         """A task per feed due, with its validators (``FeedScheduleMiddleware``)."""
-        assert self.schedule is not None
+        assert self.schedule is not None and self.channels is not None
         tasks = []
         for feed in self.feeds:
             request = Request(feed.url, meta={"newsmon_kind": "feed"})
@@ -316,20 +317,16 @@ class CoordinatorSpider(Spider):
         logger.info("Known pages rebuilt from the database: %d URLs", len(urls))
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """``operation``, tried again with a back-off while Redis cannot be reached."""
-        backoff = Backoff()
-        while True:
-            try:
-                return await operation()
-            except REDIS_ERRORS as exc:
-                if backoff.failing_for() >= self.retry_seconds:
-                    raise RedisUnavailable(
-                        f"Redis unreachable at {safe_url(self.redis_url)} for "
-                        f"{backoff.failing_for():.0f} s: {exc}"
-                    ) from exc
-                wait = backoff.wait()
-                logger.warning("Redis: %s; trying again in %.1f s", exc, wait)
-                await asyncio.sleep(wait)
+        """``operation``, tried again with a back-off while Redis cannot be reached
+        (``retrying``), for ``NEWSMON_REDIS_RETRY_SECONDS``."""
+        started = time.monotonic()
+        try:
+            return await retrying(operation, self.retry_seconds)
+        except REDIS_ERRORS as exc:
+            raise RedisUnavailable(
+                f"Redis unreachable at {safe_url(self.redis_url)} for "
+                f"{time.monotonic() - started:.0f} s: {exc}"
+            ) from exc
 
 
 def known_urls(db_path: str, max_attempts: int) -> list[str]:

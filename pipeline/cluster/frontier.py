@@ -23,14 +23,23 @@ Only one instance of Redis is supported (no Redis Cluster: the scripts build key
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)  # Redis cannot be reached
 
 TASK_GROUP = "nodes"
 RESULT_GROUP = "writer"
@@ -385,3 +394,18 @@ class Backoff:
 
     def failing_for(self) -> float:
         return 0.0 if self.failing_since is None else time.monotonic() - self.failing_since
+
+
+async def retrying(operation: Callable[[], Awaitable[T]], seconds: float) -> T:
+    """``operation``, tried again with a back-off while Redis cannot be reached; once it has
+    failed for ``seconds``, its last error (one of ``REDIS_ERRORS``) is raised."""
+    backoff = Backoff()
+    while True:
+        try:
+            return await operation()
+        except REDIS_ERRORS as exc:
+            if backoff.failing_for() >= seconds:
+                raise
+            wait = backoff.wait()
+            logger.warning("Redis: %s; trying again in %.1f s", exc, wait)
+            await asyncio.sleep(wait)

@@ -95,7 +95,7 @@ def decode_task(raw: str | bytes) -> Task:
         category=_opt_str(data, "category"),
         headers={k: v for k, v in headers.items() if k in ("If-None-Match", "If-Modified-Since")},
         previous_hash=_opt_str(data, "previous_hash"),
-        newest_post=_int(data, "newest_post") if data.get("newest_post") is not None else None,
+        newest_post=_opt_int(data, "newest_post"),
         entry=_entry(entry) if entry is not None else None,
     )
 
@@ -242,13 +242,6 @@ def _load(raw: str | bytes) -> dict[str, Any]:
     return data
 
 
-def _str(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str):
-        raise MessageError(f"{name} is not a string")
-    return value
-
-
 def _opt_str(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is not None and not isinstance(value, str):
@@ -256,8 +249,22 @@ def _opt_str(data: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def _int(data: dict[str, Any], name: str) -> int:
+def _str(data: dict[str, Any], name: str) -> str:
+    value = _opt_str(data, name)
+    if value is None:
+        raise MessageError(f"{name} is not a string")
+    return value
+
+
+def _opt_int(data: dict[str, Any], name: str) -> int | None:
     value = data.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise MessageError(f"{name} is not an integer")
+    return value
+
+
+def _int(data: dict[str, Any], name: str) -> int:
+    value = _opt_int(data, name)
+    if value is None:
         raise MessageError(f"{name} is not an integer")
     return value

@@ -35,9 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy import Request
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import IgnoreRequest
@@ -47,7 +45,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from pipeline import statuses
 from pipeline.cluster import messages
-from pipeline.cluster.frontier import Backoff, Frontier, connect, safe_url
+from pipeline.cluster.frontier import REDIS_ERRORS, Backoff, Frontier, connect, retrying, safe_url
 from pipeline.cluster.messages import Result, Task
 from pipeline.downloadermiddlewares.ignored_requests import KnownArticle
 from pipeline.downloadermiddlewares.knownarticles import _spellings
@@ -69,7 +67,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 NODE_LOST = "node_lost"  # fetch_failed:node_lost, a task given up after killing nodes
 
 
@@ -106,6 +103,9 @@ class NodeSpider(FeedSpider):
         self.retry_seconds = 60.0
         self.handover_gap = 1.0
         self.poll_seconds = 0.5
+        # Which pages a run requested already is Redis's to say (the completion script): a
+        # node's own memory would also hold the pages of an earlier run's stale responses.
+        self._requested = NothingRequested()
         self.stopping = False
         self.run: int | None = None
         self.run_token: str | None = None  # tells runs apart, whatever Redis forgot
@@ -222,9 +222,6 @@ class NodeSpider(FeedSpider):
         for host in list(self.leases):
             await self.redis.release(host, self.node, 0)
         self.leases.clear()
-        # Which pages the run requested already is Redis's to say (the completion script): a
-        # node's own memory would also hold the pages of an earlier run's stale responses.
-        self._requested = NothingRequested()
         self.run, self.run_token = run, token
         if run is not None:
             logger.info("Node %s: serving run %s", self.node, run)
@@ -371,36 +368,29 @@ class NodeSpider(FeedSpider):
             )
             for url, request_url, entry in result.follow
         ]
-        backoff = Backoff()
         try:
-            while True:
-                try:
-                    done = await self.redis.complete(
-                        result.host, result.entry_id, self.node, run, encoded, follow
-                    )
-                    break
-                except REDIS_ERRORS as exc:
-                    if backoff.failing_for() > self.retry_seconds:
-                        logger.error(
-                            "Task %s not published (%s): another node will take it over",
-                            result.task.id,
-                            exc,
-                        )
-                        return
-                    await asyncio.sleep(backoff.wait())
-            if done:
-                self.figures["tasks"] += 1
-                self.figures[result.task.kind + "s"] += 1
-                self.figures["follow"] += len(follow)
-            else:
-                self.figures["refused"] += 1
-                logger.info(
-                    "Task %s was taken over by another node: result dropped", result.task.id
-                )
-        finally:
+            done = await retrying(
+                lambda: self.redis.complete(
+                    result.host, result.entry_id, self.node, run, encoded, follow
+                ),
+                self.retry_seconds,
+            )
+        except REDIS_ERRORS as exc:
+            logger.error(
+                "Task %s not published (%s): another node will take it over", result.task.id, exc
+            )
+            return
+        finally:  # published, refused or left to be taken over: no longer in progress here
             self.in_progress[result.host] -= 1
             if self.in_progress[result.host] <= 0:
                 del self.in_progress[result.host]
+        if done:
+            self.figures["tasks"] += 1
+            self.figures[result.task.kind + "s"] += 1
+            self.figures["follow"] += len(follow)
+        else:
+            self.figures["refused"] += 1
+            logger.info("Task %s was taken over by another node: result dropped", result.task.id)
 
     async def heartbeat(self, stopped: bool = False) -> None:
         seconds = max(time.time() - self.started_at, 1.0)

@@ -46,6 +46,7 @@ from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares.channelstate import ChannelStateMiddleware
 from pipeline.downloadermiddlewares.feedschedule import FeedScheduleMiddleware
 from pipeline.downloadermiddlewares.ignored_requests import FeedNotDue
+from pipeline.downloadermiddlewares.knownarticles import is_final
 from pipeline.items import ArticleItem, FeedItem
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource
@@ -344,12 +345,6 @@ def known_urls(db_path: str, max_attempts: int) -> list[str]:
     return sorted(urls)
 
 
-def is_final(status: str, attempts: int | None, max_attempts: int) -> bool:
-    """Whether a page stored with ``status`` is not to be fetched again
-    (``KnownArticlesMiddleware``'s rule)."""
-    return not statuses.may_pass(status) or (attempts or 1) >= max_attempts
-
-
 class ClusterStore(SQLitePipeline):
     """The store, fed with whole results: dedup runs on each of their articles, all of a result
     is written in one batch, with the result's task in ``cluster_applied``; after the commit the
@@ -415,18 +410,18 @@ class ClusterStore(SQLitePipeline):
         self.flush_if_due()
         return item
 
-    def flush(self) -> None:
-        errors = self.stats.get_value("newsmon/db_errors", 0)
-        super().flush()
+    def flush(self) -> bool:
+        stored = super().flush()
         batch, self.messages = self.messages, []
-        if self.stats.get_value("newsmon/db_errors", 0) != errors:
-            return  # not stored: left unacknowledged, for the next run
+        if not stored:
+            return False  # left unacknowledged, for the next run
         self.ledger.known.extend(self._known_of(batch))
         for message in batch:
             self.ledger.to_ack.append(message.entry_id)
             self.ledger.in_flight -= 1
             figures = self.ledger.nodes.setdefault(message.node, Counter())
             figures["stored"] += 1
+        return True
 
     def _write_batch(self, pending: list[FeedItem | ArticleItem]) -> None:
         with self.db.atomic():

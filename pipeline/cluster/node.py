@@ -48,7 +48,7 @@ from pipeline.cluster import messages
 from pipeline.cluster.frontier import REDIS_ERRORS, Backoff, Frontier, connect, retrying, safe_url
 from pipeline.cluster.messages import Result, Task
 from pipeline.downloadermiddlewares.ignored_requests import KnownArticle
-from pipeline.downloadermiddlewares.knownarticles import _spellings
+from pipeline.downloadermiddlewares.knownarticles import spellings
 from pipeline.items import ArticleItem, Entry, FeedItem
 from pipeline.net.addresses import parse_networks
 from pipeline.net.urls import normalize_url
@@ -509,7 +509,7 @@ class SharedKnownArticlesMiddleware:
     async def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
             return
-        if await self.frontier.is_known(list(_spellings(request.url))):
+        if await self.frontier.is_known(list(spellings(request.url))):
             self.stats.inc_value("newsmon/articles/known")
             raise KnownArticle(f"{request.url} is stored already")
 
@@ -547,8 +547,7 @@ def node_settings(
         priority="cmdline",
     )
     settings.set("REMOTE_CONTROL_ENABLED", False, priority="cmdline")  # nothing listens
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
+    settings.update(overrides or {}, priority="cmdline")
     return settings
 
 

@@ -102,13 +102,13 @@ class KnownArticlesMiddleware:
         if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
             return
         found = False
-        for url in _spellings(request.url):  # the second only if the first does not decide
+        for url in spellings(request.url):  # the second only if the first does not decide
             known = self.stored_status(url)
             if known is None:
                 continue
             found = True
             status, attempts = known
-            if not statuses.may_pass(status) or (attempts or 1) >= self.max_attempts:
+            if is_final(status, attempts, self.max_attempts):
                 self.stats.inc_value("newsmon/articles/known")
                 raise KnownArticle(f"{request.url} is stored already ({status})")
         if found:
@@ -126,7 +126,13 @@ class KnownArticlesMiddleware:
         return (row[0], row[1]) if row else None
 
 
-def _spellings(url: str) -> Iterator[str]:
+def is_final(status: str, attempts: int | None, max_attempts: int) -> bool:
+    """Whether a page stored with ``status`` after ``attempts`` fetches is not to be fetched
+    again: stored with its text or refused for good, or tried ``max_attempts`` times."""
+    return not statuses.may_pass(status) or (attempts or 1) >= max_attempts
+
+
+def spellings(url: str) -> Iterator[str]:
     """``url`` as Scrapy sends it, then its Unicode spelling if it has another."""
     yield url
     other = unicode_spelling(url)

@@ -152,8 +152,9 @@ class SQLitePipeline:
         if len(self._pending) >= self.batch_size or due:
             self.flush()
 
-    def flush(self) -> None:
-        """Write everything pending in one transaction; on a database error stop the crawl."""
+    def flush(self) -> bool:
+        """Write everything pending in one transaction; on a database error stop the crawl.
+        Returns whether the batch was stored."""
         pending, self._pending = self._pending, []
         self._last_flush = time.monotonic()
         try:
@@ -172,9 +173,10 @@ class SQLitePipeline:
             )
             if self.on_fatal is not None:
                 self.on_fatal("database_error")
-            return
+            return False
         if self.signals is not None:
             self.signals.send_catch_log(signal=batch_stored)
+        return True
 
     def _write_batch(self, pending: list[FeedItem | ArticleItem]) -> None:
         with self.db.atomic():

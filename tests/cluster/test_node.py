@@ -8,9 +8,10 @@ from scrapy.settings import Settings
 
 from pipeline import statuses
 from pipeline.cluster import messages
-from pipeline.cluster.coordinator import CoordinatorSpider, crawl_spider, is_final
+from pipeline.cluster.coordinator import CoordinatorSpider, crawl_spider
 from pipeline.cluster.messages import Task
 from pipeline.cluster.node import NodeSpider, TaskResult, host_of, node_settings
+from pipeline.downloadermiddlewares.knownarticles import is_final
 from pipeline.items import ArticleItem, Entry, FeedItem
 
 FEED_URL = "https://news.example.kz/rss"

@@ -704,7 +704,7 @@ def regroup(db_path: str, overrides: tuple[str, ...]) -> None:
     \b
     Example:
         newsmon regroup --db data/news.db
-        newsmon regroup --db data/news.db -s NEWSMON_STORY_VECTOR_THRESHOLD=0.92
+        newsmon regroup --db data/news.db -s NEWSMON_STORY_VECTOR_THRESHOLD=0.9
     """
     settings = parse_overrides(overrides)
     interactive = sys.stderr.isatty()

@@ -90,16 +90,16 @@ def regroup_stories(
         "SELECT count(*) FROM story_vectors WHERE method = ?", (method,)
     ).fetchone()
     rows = db.execute(
-        "SELECT a.id, a.url, v.vector, v.keys, v.published FROM story_vectors v "
+        "SELECT a.id, a.url, v.vector, v.keys, v.published, a.language FROM story_vectors v "
         "JOIN articles a ON a.id = v.article_id WHERE v.method = ? AND a.duplicate_of IS NULL "
         "ORDER BY v.published IS NULL, v.published, a.id",
         (method,),
     )
     story_of: dict[int, int] = {}  # article id -> id of the first article of its story
     first_of_url: dict[str, int] = {}
-    for done, (article_id, url, vector, keys, published) in enumerate(rows, 1):
+    for done, (article_id, url, vector, keys, published, language) in enumerate(rows, 1):
         root = grouper.add(
-            url, from_blobs([vector])[0], frozenset(keys.split()), parse_time(published)
+            url, from_blobs([vector])[0], frozenset(keys.split()), parse_time(published), language
         )
         first_of_url.setdefault(url, article_id)
         story_of[article_id] = first_of_url[root]

@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 import trafilatura
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document, Extractor
+from trafilatura.utils import HTML_PARSER as TRAFILATURA_HTML_PARSER
 from trafilatura.utils import load_html
 
 from pipeline.parsing.byline_search import search_byline
 from pipeline.parsing.bylines import join_names, split_byline
 from pipeline.parsing.dates import page_dates
 from pipeline.parsing.decoding import decode_page
+from pipeline.parsing.element_classes import use_html_class_lookup
 from pipeline.parsing.headlines import key as headline_key
 from pipeline.parsing.headlines import page_headline, strip_headline
 from pipeline.parsing.page_metadata import read_structured
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 # record in the database, not an error of the crawl.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+
+# The pages' element classes looked up in C rather than by a Python method per element.
+use_html_class_lookup(TRAFILATURA_HTML_PARSER)
 
 
 # A page with at least TEASER_ARTICLES <article> elements is extracted with trafilatura's fallback

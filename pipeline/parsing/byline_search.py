@@ -20,6 +20,7 @@ from copy import deepcopy
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from lxml import etree
 from trafilatura.json_metadata import normalize_authors
 from trafilatura.utils import trim
 from trafilatura.xml import delete_element
@@ -170,14 +171,22 @@ def _third(element: HtmlElement, attributes: Attributes) -> bool:
 SELECTORS: tuple[Callable[[HtmlElement, Attributes], bool], ...] = (_first, _second, _third)
 
 
+# The elements that a selector or a pruning rule can take, in document order: every test above
+# needs one of ATTRIBUTES to be non-empty, except the tags <author>, <time> and <figure> and the
+# child <rel> of _has_rel_me. Found in C, so the page's other elements never reach Python.
+CANDIDATES = etree.XPath(
+    "descendant-or-self::*["
+    + " or ".join(f"@{name}" for name in ATTRIBUTES)
+    + " or self::author or self::time or self::figure or rel]"
+)
+
+
 def search_byline(tree: HtmlElement) -> str | None:
     """The byline trafilatura's ``extract_author`` finds in the page's markup, or None."""
     kept: list[tuple[HtmlElement, Attributes]] = []  # what pruning leaves, in document order
     holds_discarded: set[HtmlElement] = set()  # kept elements with a pruned descendant
     pruned: HtmlElement | None = None  # the subtree being skipped
-    for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue
+    for element in CANDIDATES(tree):
         if pruned is not None:
             if pruned in element.iterancestors():
                 continue

@@ -460,6 +460,7 @@ def story_rules(settings: BaseSettings) -> StoryRules:
         day_penalty=settings.getfloat("NEWSMON_STORY_DAY_PENALTY"),
         number_conflict_penalty=settings.getfloat("NEWSMON_STORY_NUMBER_CONFLICT_PENALTY"),
         common_name_share=settings.getfloat("NEWSMON_STORY_COMMON_NAME_SHARE"),
+        cross_language_bonus=settings.getfloat("NEWSMON_STORY_CROSS_LANGUAGE_BONUS"),
     )
 
 

@@ -62,6 +62,7 @@ class Pending:
     published: str | None  # in UTC, as ``story_vectors.published``
     story_id: int | None  # its provisional story, when it was read
     story_terms: list[str]
+    language: str | None
 
 
 def pending_articles(
@@ -70,15 +71,16 @@ def pending_articles(
     """The first pending articles by publication time (those without one last), or the first
     after ``after`` (``order_key`` of an article)."""
     rows = db.execute(
-        "SELECT p.article_id, a.url, a.title, a.text, p.published, a.story_id, a.story_terms "
+        "SELECT p.article_id, a.url, a.title, a.text, p.published, a.story_id, a.story_terms, "
+        "a.language "
         "FROM story_pending p JOIN articles a ON a.id = p.article_id "
         "WHERE (coalesce(p.published, ?), p.article_id) > (?, ?) "
         "ORDER BY coalesce(p.published, ?), p.article_id LIMIT ?",
         (UNDATED, *(after or ("", 0)), UNDATED, limit),
     ).fetchall()
     return [
-        Pending(id_, url, title, text, published, story, (terms or "").split())
-        for id_, url, title, text, published, story, terms in rows
+        Pending(id_, url, title, text, published, story, (terms or "").split(), language)
+        for id_, url, title, text, published, story, terms, language in rows
     ]
 
 
@@ -92,6 +94,7 @@ def vector_story(
     vector: bytes,
     keys: frozenset[str],
     published: datetime | None,
+    language: str | None,
     method: str,
     rules: StoryRules,
     window: timedelta,
@@ -102,7 +105,7 @@ def vector_story(
     if published is None:
         return None
     rows = db.execute(
-        "SELECT a.url, v.vector, v.keys, a.story_id, v.published "
+        "SELECT a.url, v.vector, v.keys, a.story_id, v.published, a.language "
         "FROM story_vectors v JOIN articles a ON a.id = v.article_id "
         "WHERE v.method = ? AND v.published BETWEEN ? AND ? AND a.url != ? "
         "ORDER BY v.published DESC LIMIT ?",
@@ -111,11 +114,16 @@ def vector_story(
     candidates: list[Candidate] = []
     blobs: list[bytes] = []
     story_of: dict[str, int | None] = {}
-    for other, blob, other_keys, story_id, when in rows:
+    for other, blob, other_keys, story_id, when, other_language in rows:
         story = ("id", story_id) if story_id is not None else ("url", other)
         candidates.append(
             Candidate(
-                other, story, frozenset(other_keys.split()), outlet_of(other), parse_time(when)
+                other,
+                story,
+                frozenset(other_keys.split()),
+                outlet_of(other),
+                parse_time(when),
+                other_language,
             )
         )
         blobs.append(blob)
@@ -123,7 +131,14 @@ def vector_story(
     if not candidates:
         return None
     chosen = joined_candidate(
-        url, from_blobs([vector])[0], keys, published, candidates, from_blobs(blobs), rules
+        url,
+        from_blobs([vector])[0],
+        keys,
+        published,
+        candidates,
+        from_blobs(blobs),
+        rules,
+        language,
     )
     return story_of[chosen.url] if chosen is not None else None
 
@@ -219,6 +234,7 @@ class StoryPhase:
                 embedding["vector"],
                 frozenset(embedding["keys"]),
                 parse_time(article.published),
+                article.language,
                 self.embedder.method,
                 self.rules,
                 self.window,

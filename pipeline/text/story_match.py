@@ -10,7 +10,9 @@ evidence for a pair of articles is one score:
     - ``same_outlet_penalty`` when both come from one site (an outlet's follow-ups on a topic
       are alike in wording, not always one event)
     - ``day_penalty`` per day between their publication times
-    - ``number_conflict_penalty`` when both headlines give figures and share none.
+    - ``number_conflict_penalty`` when both headlines give figures and share none
+    + ``cross_language_bonus`` when the two are in different languages (the model scores a pair
+      across languages lower than the same pair within one; docs/stories.md).
 
 An article joins a story only if its best link to a member reaches ``threshold`` *and* its
 mean score over all the story's members among the candidates reaches ``mean_threshold``: a
@@ -41,25 +43,27 @@ COMMON_NAME_MINIMUM = 5
 class StoryRules:
     """The weights and thresholds of the decision (settings ``NEWSMON_STORY_VECTOR_*``)."""
 
-    threshold: float = 0.92
-    mean_threshold: float = 0.89
+    threshold: float = 0.88
+    mean_threshold: float = 0.86
     name_weight: float = 0.02
     number_weight: float = 0.04
     same_outlet_penalty: float = 0.01
     day_penalty: float = 0.01
     number_conflict_penalty: float = 0.05
     common_name_share: float = 0.1
+    cross_language_bonus: float = 0.03
 
 
 @dataclass
 class Candidate:
-    """An earlier article: its URL, its story (any key), its keys, outlet and time."""
+    """An earlier article: its URL, its story (any key), its keys, outlet, time and language."""
 
     url: str
     story: Hashable
     keys: frozenset[str]
     outlet: str | None
     published: datetime | None
+    language: str | None = None
 
 
 def outlet_of(url: str) -> str | None:
@@ -76,6 +80,7 @@ def pair_scores(
     candidates: Sequence[Candidate],
     matrix: npt.NDArray[np.float32],
     rules: StoryRules,
+    language: str | None = None,
 ) -> list[float]:
     """The score of the article against each candidate (``matrix``: their vectors, in order)."""
     cosines = (matrix @ vector).tolist() if len(candidates) else []
@@ -97,6 +102,8 @@ def pair_scores(
         if published is not None and other.published is not None:
             days = abs((published - other.published).total_seconds()) / 86400
             score -= rules.day_penalty * days
+        if language and other.language and language != other.language:
+            score += rules.cross_language_bonus
         scores.append(score)
     return scores
 
@@ -152,10 +159,13 @@ def joined_candidate(
     candidates: Sequence[Candidate],
     matrix: npt.NDArray[np.float32],
     rules: StoryRules,
+    language: str | None = None,
 ) -> Candidate | None:
-    """The candidate whose story the article at ``url`` joins (``pair_scores``, then
-    ``choose_story``); None to start a new story."""
-    scores = pair_scores(vector, keys, outlet_of(url), published, candidates, matrix, rules)
+    """The candidate whose story the article at ``url`` (in ``language``) joins
+    (``pair_scores``, then ``choose_story``); None to start a new story."""
+    scores = pair_scores(
+        vector, keys, outlet_of(url), published, candidates, matrix, rules, language
+    )
     chosen = choose_story(scores, candidates, rules)
     return chosen[0] if chosen else None
 
@@ -179,6 +189,7 @@ class StoryGrouper:
         vector: npt.NDArray[np.float32],
         keys: frozenset[str],
         published: datetime | None,
+        language: str | None = None,
     ) -> str:
         """The story of the article (its own URL if it starts one)."""
         import numpy as np
@@ -202,10 +213,12 @@ class StoryGrouper:
         if pool:
             candidates = [candidate for candidate, _ in pool]
             matrix = np.vstack([vector_ for _, vector_ in pool])
-            chosen = joined_candidate(url, vector, keys, published, candidates, matrix, self.rules)
+            chosen = joined_candidate(
+                url, vector, keys, published, candidates, matrix, self.rules, language
+            )
             if chosen is not None:
                 story = str(chosen.story)
         self.stories[url] = story
-        self.candidates.append(Candidate(url, story, keys, outlet_of(url), published))
+        self.candidates.append(Candidate(url, story, keys, outlet_of(url), published, language))
         self.vectors.append(vector)
         return story

@@ -57,7 +57,13 @@ def test_the_home_page_shows_the_biggest_stories_and_the_watchlists(crawl: Crawl
     name = crawl.db.stem
     tree = page(crawl, "/")
     headlines = [a.text_content() for a in tree.cssselect(".newsmon-stories a")]
-    assert "Queues grow at the Kazakh border as men leave Russia" in headlines
+    # The English and Russian reports of the border queues are one story, under the headline
+    # of the first decided.
+    border = {
+        "Queues grow at the Kazakh border as men leave Russia",
+        "На границе с Казахстаном выросли очереди",
+    }
+    assert len(border & set(headlines)) == 1, headlines
     first = tree.cssselect(".newsmon-stories li")[0].text_content()
     assert re.search(r"[2-9] outlets", first), first  # the biggest story comes first
     links = [a.get("href") for a in tree.cssselect(".newsmon-stories a")]

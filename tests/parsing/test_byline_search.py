@@ -98,3 +98,16 @@ def test_trafilatura_selectors_are_the_ones_written_in_byline_search() -> None:
 
 
 EXPECTED_DIGEST = "bd5f280624916a837f627a558a6f87d6ebde80d97a00908c8a856c7b7b9eae82"
+
+
+def test_elements_without_the_tested_attributes_are_never_taken() -> None:
+    """What lets CANDIDATES leave out every element without one of ATTRIBUTES."""
+    from pipeline.parsing import byline_search
+
+    for test in (
+        byline_search._first_by_attributes,
+        byline_search._second_by_attributes,
+        byline_search._third_by_attributes,
+        byline_search._discarded_by_attributes,
+    ):
+        assert not test(byline_search.NO_ATTRIBUTES)

@@ -52,16 +52,17 @@ def decided_one_by_one(db_path: Path) -> set[frozenset[str]]:
 
     rows = query(
         db_path,
-        "select a.url, v.vector, v.keys, v.published from story_vectors v "
+        "select a.url, v.vector, v.keys, v.published, a.language from story_vectors v "
         "join articles a on a.id = v.article_id order by v.published, a.id",
     )
-    for url, vector, keys, published in rows:
+    for url, vector, keys, published, language in rows:
         assert isinstance(vector, bytes)
         grouper.add(
             str(url),
             from_blobs([vector])[0],
             frozenset(str(keys).split()),
             parse_time(str(published)),
+            str(language) if language else None,
         )
     return partition(dict(grouper.stories))
 

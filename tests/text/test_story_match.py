@@ -50,6 +50,24 @@ def test_shared_names_and_numbers_add_to_the_cosine() -> None:
     assert conflicting == pytest.approx(1 - rules.number_conflict_penalty)
 
 
+def test_a_pair_across_languages_gets_the_cross_language_bonus() -> None:
+    rules = StoryRules(day_penalty=0, same_outlet_penalty=0)
+    at = NOW
+    others = [
+        Candidate("https://a.example/ru", "s1", frozenset(), "a.example", at, "ru"),
+        Candidate("https://b.example/en", "s2", frozenset(), "b.example", at, "en"),
+        Candidate("https://c.example/x", "s3", frozenset(), "c.example", at, None),
+    ]
+    matrix = np.vstack([unit(1, 0)] * 3)
+    russian, english, unknown = pair_scores(
+        unit(1, 0), frozenset(), None, NOW, others, matrix, rules, "en"
+    )
+    assert russian == pytest.approx(1 + rules.cross_language_bonus)
+    assert english == pytest.approx(1.0)
+    assert unknown == pytest.approx(1.0)  # no bonus without both languages
+    assert rules.cross_language_bonus > 0
+
+
 def test_same_outlet_and_distance_in_time_lower_the_score() -> None:
     rules = StoryRules()
     others = [
@@ -104,20 +122,37 @@ def test_stories_on_the_evaluation_set_across_languages() -> None:
     """The evaluation set (tests/text/story_events.json): eight events told in Russian,
     Ukrainian, Kazakh and English, and unrelated articles on the same subjects, grouped in 10
     orders of arrival with the default rules. Figures of the default: docs/stories.md."""
-    result = evaluate(words=0, orders=10)
+    result = evaluate(orders=10)
     overall = result["pairs"]["all"]
-    assert overall["precision"] >= 0.9 and overall["recall"] >= 0.85, overall
+    assert overall["precision"] >= 0.8 and overall["recall"] >= 0.9, overall
     cross = [row for key, row in result["pairs"].items() if key[:2] != key[3:] and key != "all"]
-    assert cross and min(row["f1"] for row in cross) >= 0.8, result["pairs"]
+    assert cross and min(row["f1"] for row in cross) >= 0.85, result["pairs"]
     assert result["order_disagreement"] < 0.03
 
 
 def test_stories_on_the_held_out_set() -> None:
-    """The second set (tests/text/story_events_heldout.json), written after the rules and
-    thresholds were fixed."""
-    result = evaluate(words=0, orders=10, path=HELD_OUT)
+    """The second set (tests/text/story_events_heldout.json), written after the first rules
+    and thresholds were fixed."""
+    result = evaluate(orders=10, path=HELD_OUT)
     overall = result["pairs"]["all"]
-    assert overall["precision"] >= 0.9 and overall["recall"] >= 0.85, result["pairs"]
+    assert overall["precision"] >= 0.9 and overall["recall"] >= 0.9, result["pairs"]
+
+
+@pytest.mark.parametrize("name", ["story_events_angles", "story_events_blind"])
+def test_stories_on_sets_where_each_outlet_tells_its_own_angle(name: str) -> None:
+    """Sets where the outlets do not translate one another (headlines on different aspects,
+    figures rounded differently) and hard unrelated articles published beside them; the second
+    was written without sight of the method. The headline alone found about a third of the
+    pairs there (docs/stories.md)."""
+    result = evaluate(orders=10, path=Path(__file__).parent / f"{name}.json")
+    overall = result["pairs"]["all"]
+    assert overall["precision"] >= 0.75 and overall["recall"] >= 0.6, result["pairs"]
+    cross = [0, 0]
+    for key, row in result["pairs"].items():
+        if key != "all" and key[:2] != key[3:]:
+            cross[0] += row["precision"] >= 0.7
+            cross[1] += 1
+    assert cross[0] >= cross[1] - 1, result["pairs"]  # at most one language pair below
 
 
 def test_names_common_among_the_candidates_do_not_count() -> None:

@@ -183,6 +183,7 @@ class StoryPhase:
         embed the next chunk while this one is decided."""
         started = time.monotonic()
         decided = 0
+        self.warn_of_another_method()
         self.stats.inc_value("newsmon/stories/decided", 0)  # the progress line shows the phase
         pending = pending_articles(self.db, CHUNK)
         embedding = self._embed(pending)
@@ -210,6 +211,22 @@ class StoryPhase:
             self.stats.set_value("newsmon/stories/phase_seconds", round(seconds, 3))
             logger.info("Stories phase: %d articles decided in %.1f s", decided, seconds)
         return decided
+
+    def warn_of_another_method(self) -> None:
+        """Say so when stored articles were embedded by another method (another model, or
+        another ``NEWSMON_STORY_EMBEDDING_WORDS``): vectors of two methods are never compared, so
+        the run's articles cannot join those stories until ``newsmon regroup`` embeds them again."""
+        row = self.db.execute(
+            "SELECT method FROM story_vectors WHERE method != ? LIMIT 1", (self.embedder.method,)
+        ).fetchone()
+        if row:
+            self.stats.set_value("newsmon/stories/other_method", row[0])
+            logger.warning(
+                "Stories: stored articles were embedded by another method (%s; this run: %s) "
+                "and are not compared with this run's: run 'newsmon regroup' to group them again",
+                row[0],
+                self.embedder.method,
+            )
 
     def _embed(self, articles: list[Pending]) -> asyncio.Task[list[Embedding | None]]:
         return asyncio.ensure_future(

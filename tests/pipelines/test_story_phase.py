@@ -16,7 +16,7 @@ from pipeline.db.connection import open_db
 from pipeline.pipelines import story_phase
 from pipeline.pipelines.story_phase import StoryPhase
 from pipeline.search.watchlists import Watchlist, match_queued, new_matches, stored, sync
-from pipeline.text.embeddings import from_blobs
+from pipeline.text.embeddings import from_blobs, method_name
 from pipeline.text.story_match import StoryGrouper, StoryRules
 from tests.pipelines.test_dedup import Run, query, text_item
 from tests.pipelines.test_embedding import EmbeddingRun, stories_of, wire_copy
@@ -227,3 +227,22 @@ def test_with_embeddings_off_articles_left_pending_keep_their_own_story(tmp_path
     assert query(db, "select count(*) from story_pending") == [(0,)]
     assert len(set(stories_of(db).values())) == 3
     consistent(db)
+
+
+def test_a_run_with_another_embedding_method_says_to_regroup(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipeline.pipelines.embedding import StoryEmbedder
+
+    db = tmp_path / "news.db"
+    items = evaluation_items()
+    run = EmbeddingRun(db)  # the headline alone
+    run(*items[:10])
+    run.close()
+    assert "another method" not in caplog.text
+    run = EmbeddingRun(db)
+    run.dedup.embedder = StoryEmbedder(run.stats, run.pool, 40)  # type: ignore[arg-type]
+    run(*items[10:20])
+    run.close()
+    assert "newsmon regroup" in caplog.text and "another method" in caplog.text
+    assert run.stats.get_value("newsmon/stories/other_method") == method_name(0)

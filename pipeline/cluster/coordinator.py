@@ -40,9 +40,9 @@ from scrapy.exceptions import CloseSpider
 
 from pipeline import statuses
 from pipeline.cluster import messages
-from pipeline.cluster.frontier import REDIS_ERRORS, Frontier, connect, retrying, safe_url
+from pipeline.cluster.frontier import REDIS_ERRORS, Frontier, retrying, safe_url
 from pipeline.cluster.node import host_of
-from pipeline.db.connection import open_db
+from pipeline.db.connection import open_db, rows_in
 from pipeline.downloadermiddlewares.channelstate import ChannelStateMiddleware
 from pipeline.downloadermiddlewares.feedschedule import FeedScheduleMiddleware
 from pipeline.downloadermiddlewares.ignored_requests import FeedNotDue
@@ -113,8 +113,6 @@ class CoordinatorSpider(Spider):
         self.run: int | None = None
         self.run_token: str | None = None
         self.ledger = Ledger()
-        self.schedule: FeedScheduleMiddleware | None = None
-        self.channels: ChannelStateMiddleware | None = None
         self.db_path = ""
         self.db_identity = ""  # whose pages the known set in Redis holds
 
@@ -124,7 +122,7 @@ class CoordinatorSpider(Spider):
         kwargs.setdefault("feeds", feeds_from_settings(settings))
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         spider.redis_url = settings.get("NEWSMON_REDIS_URL")
-        spider.frontier = Frontier(connect(spider.redis_url), settings.get("NEWSMON_REDIS_PREFIX"))
+        spider.frontier = Frontier.from_settings(settings)
         spider.retry_seconds = settings.getfloat("NEWSMON_REDIS_RETRY_SECONDS")
         spider.max_pending = settings.getint("NEWSMON_WRITER_MAX_PENDING")
         spider.max_attempts = settings.getint("NEWSMON_ARTICLE_MAX_ATTEMPTS")
@@ -159,8 +157,6 @@ class CoordinatorSpider(Spider):
             raise RedisUnavailable(
                 f"Redis unreachable at {safe_url(self.redis_url)}: {exc}"
             ) from exc
-        self.schedule = FeedScheduleMiddleware.from_crawler(self.crawler)
-        self.channels = ChannelStateMiddleware.from_crawler(self.crawler)
         if await self.call(self.redis.known_of) != self.db_identity:
             await self.rebuild_known()
         self.run = await self.call(self.redis.start_run)
@@ -245,33 +241,36 @@ class CoordinatorSpider(Spider):
 
     def feed_tasks(self, run: int) -> list[tuple[str, str]]:
         """A task per feed due, with its validators (``FeedScheduleMiddleware``)."""
-        assert self.schedule is not None and self.channels is not None
+        schedule = FeedScheduleMiddleware.from_crawler(self.crawler)
+        channels = ChannelStateMiddleware.from_crawler(self.crawler)
         tasks = []
-        for feed in self.feeds:
-            request = Request(feed.url, meta={"newsmon_kind": "feed"})
-            try:
-                self.schedule.process_request(request)
-            except FeedNotDue:
-                continue
-            self.channels.process_request(request)
-            headers = {
-                name: value.decode("latin-1")
-                for name in ("If-None-Match", "If-Modified-Since")
-                if (value := request.headers.get(name))
-            }
-            task = messages.Task(
-                messages.FEED,
-                feed.url,
-                run,
-                title=feed.title,
-                category=feed.category,
-                headers=headers,
-                previous_hash=request.meta.get("newsmon_previous_hash"),
-                newest_post=request.meta.get("newsmon_newest_post"),
-            )
-            tasks.append((host_of(request.url), messages.encode_task(task)))
-        self.schedule.reader.close()
-        self.channels.reader.close()
+        try:
+            for feed in self.feeds:
+                request = Request(feed.url, meta={"newsmon_kind": "feed"})
+                try:
+                    schedule.process_request(request)
+                except FeedNotDue:
+                    continue
+                channels.process_request(request)
+                headers = {
+                    name: value.decode("latin-1")
+                    for name in messages.VALIDATOR_HEADERS
+                    if (value := request.headers.get(name))
+                }
+                task = messages.Task(
+                    messages.FEED,
+                    feed.url,
+                    run,
+                    title=feed.title,
+                    category=feed.category,
+                    headers=headers,
+                    previous_hash=request.meta.get("newsmon_previous_hash"),
+                    newest_post=request.meta.get("newsmon_newest_post"),
+                )
+                tasks.append((host_of(request.url), messages.encode_task(task)))
+        finally:
+            schedule.reader.close()
+            channels.reader.close()
         return tasks
 
     def message(self, entry_id: bytes, fields: dict[bytes, bytes]) -> ResultMessage | None:
@@ -342,7 +341,7 @@ def known_urls(db_path: str, max_attempts: int) -> list[str]:
         for url, status, attempts in rows:
             if is_final(status, attempts, max_attempts):
                 urls.add(url)
-    return sorted(urls)
+    return list(urls)
 
 
 class ClusterStore(SQLitePipeline):
@@ -397,9 +396,7 @@ class ClusterStore(SQLitePipeline):
             return super().process_item(item)
         if self._applied(item.task):  # stored before its acknowledgement was lost
             self.stats.inc_value("newsmon/cluster/results_again")
-            self.ledger.known.extend(self._known_of([item]))
-            self.ledger.to_ack.append(item.entry_id)
-            self.ledger.in_flight -= 1
+            self._settle([item])
             return item
         for each in item.items:
             decided = self.dedup_stage.process_item(each)
@@ -415,13 +412,17 @@ class ClusterStore(SQLitePipeline):
         batch, self.messages = self.messages, []
         if not stored:
             return False  # left unacknowledged, for the next run
+        self._settle(batch)
+        for message in batch:
+            self.ledger.nodes.setdefault(message.node, Counter())["stored"] += 1
+        return True
+
+    def _settle(self, batch: list[ResultMessage]) -> None:
+        """The stored (or already applied) messages: their pages known, and to acknowledge."""
         self.ledger.known.extend(self._known_of(batch))
         for message in batch:
             self.ledger.to_ack.append(message.entry_id)
             self.ledger.in_flight -= 1
-            figures = self.ledger.nodes.setdefault(message.node, Counter())
-            figures["stored"] += 1
-        return True
 
     def _write_batch(self, pending: list[FeedItem | ArticleItem]) -> None:
         with self.db.atomic():
@@ -460,16 +461,8 @@ class ClusterStore(SQLitePipeline):
 
 
 def _stored_statuses(db: Database, urls: set[str]) -> dict[str, tuple[str, int | None]]:
-    found: dict[str, tuple[str, int | None]] = {}
-    ordered = sorted(urls)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for url, status, attempts in db.execute(
-            f"SELECT url, status, attempts FROM articles WHERE url IN ({marks})", chunk
-        ):
-            found[url] = (status, attempts)
-    return found
+    sql = "SELECT url, status, attempts FROM articles WHERE url IN ({})"
+    return {url: (status, attempts) for url, status, attempts in rows_in(db, sql, urls)}
 
 
 class ClusterRunLog:

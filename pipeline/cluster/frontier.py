@@ -29,12 +29,15 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +141,12 @@ class Frontier:
         self._complete = client.register_script(COMPLETE_TASK)
         self._renew = client.register_script(RENEW_LEASE)
         self._release = client.register_script(RELEASE_LEASE)
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Frontier:
+        """The frontier on a new client of the Redis at ``NEWSMON_REDIS_URL``, under
+        ``NEWSMON_REDIS_PREFIX``."""
+        return cls(connect(settings.get("NEWSMON_REDIS_URL")), settings.get("NEWSMON_REDIS_PREFIX"))
 
     # Key names ---------------------------------------------------------------------------
     def key(self, *parts: str | int) -> str:
@@ -355,9 +364,6 @@ class Frontier:
     # Nodes ---------------------------------------------------------------------------------
     async def heartbeat(self, node: str, figures: Mapping[str, Any]) -> None:
         await self.redis.hset(self.key("nodes"), node, json.dumps(figures))
-
-    async def forget_node(self, node: str) -> None:
-        await self.redis.hdel(self.key("nodes"), node)
 
     async def nodes(self) -> dict[str, dict[str, Any]]:
         raw: Any = await self.redis.hgetall(self.key("nodes"))

@@ -24,6 +24,8 @@ from pipeline.text.fingerprints import Fingerprints
 FEED = "feed"
 ARTICLE = "article"
 TASK_KINDS = (FEED, ARTICLE)
+# The request headers a feed task carries: its validators (``FeedScheduleMiddleware``).
+VALIDATOR_HEADERS = ("If-None-Match", "If-Modified-Since")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a result larger than this is refused, not decoded
 
 
@@ -93,7 +95,7 @@ def decode_task(raw: str | bytes) -> Task:
         id=_str(data, "id"),
         title=_opt_str(data, "title"),
         category=_opt_str(data, "category"),
-        headers={k: v for k, v in headers.items() if k in ("If-None-Match", "If-Modified-Since")},
+        headers={k: v for k, v in headers.items() if k in VALIDATOR_HEADERS},
         previous_hash=_opt_str(data, "previous_hash"),
         newest_post=_opt_int(data, "newest_post"),
         entry=_entry(entry) if entry is not None else None,

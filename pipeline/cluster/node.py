@@ -45,17 +45,17 @@ from scrapy.utils.defer import deferred_from_coro
 
 from pipeline import statuses
 from pipeline.cluster import messages
-from pipeline.cluster.frontier import REDIS_ERRORS, Backoff, Frontier, connect, retrying, safe_url
+from pipeline.cluster.frontier import REDIS_ERRORS, Backoff, Frontier, retrying, safe_url
 from pipeline.cluster.messages import Result, Task
 from pipeline.downloadermiddlewares.ignored_requests import KnownArticle
 from pipeline.downloadermiddlewares.knownarticles import spellings
 from pipeline.items import ArticleItem, Entry, FeedItem
-from pipeline.net.addresses import parse_networks
 from pipeline.net.urls import normalize_url
 from pipeline.parsing.feed_entries import iso_utc
 from pipeline.parsing.feed_lists import FeedSource
 from pipeline.pipelines.extraction import ExtractPipeline
 from pipeline.pipelines.posts import PostPipeline
+from pipeline.project_settings import project_settings
 from spiders.feeds import FeedSpider
 
 if TYPE_CHECKING:
@@ -90,7 +90,6 @@ class NodeSpider(FeedSpider):
     name = "node"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("feeds", [])
         super().__init__(*args, **kwargs)
         self.frontier: Frontier | None = None
         self.node = ""
@@ -103,9 +102,6 @@ class NodeSpider(FeedSpider):
         self.retry_seconds = 60.0
         self.handover_gap = 1.0
         self.poll_seconds = 0.5
-        # Which pages a run requested already is Redis's to say (the completion script): a
-        # node's own memory would also hold the pages of an earlier run's stale responses.
-        self._requested = NothingRequested()
         self.stopping = False
         self.run: int | None = None
         self.run_token: str | None = None  # tells runs apart, whatever Redis forgot
@@ -114,13 +110,19 @@ class NodeSpider(FeedSpider):
         self.figures: Counter[str] = Counter()
         self.started_at = time.time()
 
+    def first_request_of(self, url: str) -> bool:
+        """Always: which pages a run requested already is Redis's to say (the completion
+        script); a node's own memory would also hold the pages of an earlier run's stale
+        responses."""
+        return True
+
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         kwargs.setdefault("feeds", [])  # its feeds come from Redis, not from a feed list
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.redis_url = settings.get("NEWSMON_REDIS_URL")
-        spider.frontier = Frontier(connect(spider.redis_url), settings.get("NEWSMON_REDIS_PREFIX"))
+        spider.frontier = Frontier.from_settings(settings)
         name = settings.get("NEWSMON_NODE_NAME") or socket.gethostname()
         spider.node = f"{name}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         spider.lease_seconds = settings.getfloat("NEWSMON_NODE_LEASE_SECONDS")
@@ -463,13 +465,6 @@ class PublishResultsPipeline:
         return item
 
 
-class NothingRequested(set[str]):
-    """The feed spider's memory of the pages requested in the run, on a node: always empty."""
-
-    def add(self, element: str) -> None:
-        pass
-
-
 class StaleTasksMiddleware:
     """Drops the requests of a run that is over (still queued when the next run began): their
     results would be refused anyway. No settings."""
@@ -502,9 +497,7 @@ class SharedKnownArticlesMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        settings = crawler.settings
-        client = connect(settings.get("NEWSMON_REDIS_URL"))
-        return cls(Frontier(client, settings.get("NEWSMON_REDIS_PREFIX")), crawler.stats)
+        return cls(Frontier.from_settings(crawler.settings), crawler.stats)
 
     async def process_request(self, request: Request) -> None:
         if request.meta.get("newsmon_kind") != "article" or request.meta.get("redirect_times"):
@@ -518,13 +511,8 @@ def node_settings(
     redis_url: str, allow_private: Iterable[str] = (), overrides: dict[str, str] | None = None
 ) -> Settings:
     """Scrapy settings for a node: the crawl's, without the database's parts."""
-    settings = Settings()
-    settings.setmodule("pipeline.settings", priority="project")
+    settings = project_settings(allow_private)
     settings.set("NEWSMON_REDIS_URL", redis_url, priority="cmdline")
-    allowed = list(allow_private)
-    parse_networks(allowed)
-    if allowed:
-        settings.set("NEWSMON_ALLOW_PRIVATE", allowed, priority="cmdline")
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     middlewares.update(
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,15 @@ def open_db_for_reading(path: str | Path) -> Database:
                 "only a writable database can get"
             ) from None
         return db
+
+
+SQL_VARIABLES = 500  # values bound per query, well under SQLite's limit
+
+
+def rows_in(db: Database, sql: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql``, a query with one ``IN ({})``, for all of ``values``: one query per
+    ``SQL_VARIABLES`` values, sorted."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), SQL_VARIABLES):
+        chunk = ordered[start : start + SQL_VARIABLES]
+        yield from db.execute(sql.format(", ".join("?" * len(chunk))), chunk)

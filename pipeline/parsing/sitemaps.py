@@ -68,7 +68,6 @@ class SitemapRead:
     """What one file of a backfill gave: child sitemaps with their ``lastmod``, and the entries
     in the range asked for."""
 
-    url: str
     format: str
     sitemaps: list[tuple[str, str | None]] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
@@ -287,7 +286,7 @@ def read_sitemap(
 ) -> SitemapRead | FeedParseError:
     """One file of a backfill: its child sitemaps, and its URLs dated in the range (by their
     publication date, else their ``lastmod``). For a worker: the error is returned."""
-    result = SitemapRead(url=url, format=SITEMAP_FORMAT)
+    result = SitemapRead(format=SITEMAP_FORMAT)
     try:
         for record in iter_sitemap(body, url, max_bytes=max_bytes, max_urls=max_urls):
             if isinstance(record, str):

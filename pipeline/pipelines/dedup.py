@@ -39,15 +39,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline import statuses
-from pipeline.db.connection import open_db
+from pipeline.db.connection import open_db, rows_in
 from pipeline.items import ArticleItem
 from pipeline.net.urls import FETCHABLE_SCHEMES, normalize_url
 from pipeline.pipelines.embedding import StoryEmbedder
 from pipeline.text.fingerprints import Fingerprints, hashed_jaccard, shingle_hashes, story_terms
-from pipeline.text.story_match import StoryRules
+from pipeline.text.story_match import StoryRules, within
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Hashable, Iterable
+    from collections.abc import Coroutine, Iterable
     from typing import Self
 
     from scrapy.crawler import Crawler
@@ -64,7 +64,6 @@ ROWS_PER_TERM = 50  # most recent articles read per index term
 MAX_CANDIDATES = 50  # stored story candidates compared per article
 NEAR_CANDIDATES = 5  # stored near-duplicate candidates compared exactly per article
 RECENT_ARTICLES = 1000  # articles of this run kept in memory until surely committed
-SQL_VARIABLES = 500  # terms looked up per query
 
 
 @dataclass
@@ -77,7 +76,6 @@ class Recent:
     terms: list[str]
     headline: set[str]
     keys: list[Any] = field(default_factory=list)  # hash, canonical, buckets it is filed under
-    story: Hashable = None  # ("url", first article's URL) or ("id", stored story id)
 
 
 class RecentIndex:
@@ -255,23 +253,11 @@ class DedupPipeline:
             self._run_df.update(set(terms))
             self._run_articles += 1
         item.story_norm = norm
-        recent = Recent(item.url, fp.signature, published, terms, headline, keys)
-        recent.story = self._story_key(item.story_of_url) or ("url", item.url)
-        self._recent.add(recent)
+        self._recent.add(Recent(item.url, fp.signature, published, terms, headline, keys))
 
     def _join(self, item: ArticleItem, story_of_url: str | None) -> None:
         item.story_of_url = story_of_url
         self.stats.inc_value("newsmon/stories/joined" if story_of_url else "newsmon/stories/new")
-
-    def _story_key(self, url: str | None) -> Hashable:
-        """The story of an article of this run or a stored one, as ``Recent.story``."""
-        if url is None:
-            return None
-        recent = self._recent.articles.get(url)
-        if recent is not None:
-            return recent.story
-        row = self.db.execute("SELECT story_id FROM articles WHERE url = ?", (url,)).fetchone()
-        return ("id", row[0]) if row and row[0] is not None else ("url", url)
 
     def _same_text(self, url: str, fp: Fingerprints) -> tuple[str, str] | None:
         for known in self._recent.lookup(("hash", fp.text_hash)):
@@ -431,17 +417,7 @@ class DedupPipeline:
 
     def _stored_df(self, terms: set[str]) -> dict[str, int]:
         """How many stored articles have each term (0 if none)."""
-        stored: dict[str, int] = {}
-        unique = sorted(terms)
-        for start in range(0, len(unique), SQL_VARIABLES):
-            chunk = unique[start : start + SQL_VARIABLES]
-            placeholders = ", ".join("?" * len(chunk))
-            stored.update(
-                self.db.execute(
-                    f"SELECT term, df FROM term_df WHERE term IN ({placeholders})", chunk
-                ).fetchall()
-            )
-        return stored
+        return dict(rows_in(self.db, "SELECT term, df FROM term_df WHERE term IN ({})", terms))
 
 
 def term_norm(terms: Iterable[str], idf: dict[str, float]) -> float:
@@ -512,7 +488,3 @@ def parse_time(value: str | None) -> datetime | None:
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def within(a: datetime | None, b: datetime | None, window: timedelta) -> bool:
-    return a is None or b is None or abs(a - b) <= window

@@ -11,6 +11,7 @@ owns ``stories``, ``near_dup_buckets``, ``term_df``, ``story_index``, ``story_ve
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline.pipelines.dedup import iso, parse_time
@@ -153,8 +154,9 @@ class DedupTables:
         }
 
 
-def count_story(db: Database, story_id: int, published: str) -> None:
-    """Bring a story's counts up to date with its articles, ``published`` one of their times."""
+def count_story(db: Database, story_id: int, published: str, latest: str | None = None) -> None:
+    """Bring a story's counts up to date with its articles, ``published`` the earliest of the
+    times its new articles have and ``latest`` the latest (default: ``published``)."""
     db.execute(
         """
         UPDATE stories SET
@@ -164,20 +166,19 @@ def count_story(db: Database, story_id: int, published: str) -> None:
             languages = (SELECT group_concat(DISTINCT language)
                          FROM articles WHERE story_id = :id),
             first_seen = min(first_seen, :published),
-            last_seen = max(last_seen, :published)
+            last_seen = max(last_seen, :latest)
         WHERE id = :id
         """,
-        {"id": story_id, "published": published},
+        {"id": story_id, "published": published, "latest": latest or published},
     )
 
 
 def file_pending(db: Database, article_id: int, published: str) -> None:
     """Note a unique article whose story is decided after the page phase
     (``pipeline.pipelines.story_phase``), under its publication time in UTC."""
-    moment = parse_time(published)
     db.execute(
         "INSERT OR REPLACE INTO story_pending (article_id, published) VALUES (?, ?)",
-        (article_id, iso(moment) if moment else None),
+        (article_id, utc_iso(published)),
     )
 
 
@@ -186,9 +187,21 @@ def file_vector(
 ) -> None:
     """Store an article's embedding and keys, under its publication time in UTC (the form the
     story window is looked up in)."""
-    moment = parse_time(published)
     db.execute(
         "INSERT OR REPLACE INTO story_vectors (article_id, method, published, vector, keys) "
         "VALUES (?, ?, ?, ?, ?)",
-        (article_id, method, iso(moment) if moment else None, vector, " ".join(keys)),
+        (article_id, method, utc_iso(published), vector, " ".join(keys)),
     )
+
+
+@lru_cache(maxsize=4096)
+def stored_keys(text: str) -> frozenset[str]:
+    """The keys ``file_vector`` stored (``story_vectors.keys``); kept for the next articles,
+    which are compared with mostly the same candidates."""
+    return frozenset(text.split())
+
+
+def utc_iso(published: str) -> str | None:
+    """A publication time as stored for the story window: in UTC, None if it is unreadable."""
+    moment = parse_time(published)
+    return iso(moment) if moment else None

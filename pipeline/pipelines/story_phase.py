@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.pipelines.dedup import iso, parse_time
-from pipeline.pipelines.dedup_tables import count_story, file_vector
+from pipeline.pipelines.dedup_tables import count_story, file_vector, stored_keys
 from pipeline.text.embeddings import from_blobs
 from pipeline.text.story_match import Candidate, StoryRules, joined_candidate, outlet_of
 
@@ -60,7 +60,6 @@ class Pending:
     title: str | None
     text: str | None
     published: str | None  # in UTC, as ``story_vectors.published``
-    story_id: int | None  # its provisional story, when it was read
     story_terms: list[str]
     language: str | None
 
@@ -71,7 +70,7 @@ def pending_articles(
     """The first pending articles by publication time (those without one last), or the first
     after ``after`` (``order_key`` of an article)."""
     rows = db.execute(
-        "SELECT p.article_id, a.url, a.title, a.text, p.published, a.story_id, a.story_terms, "
+        "SELECT p.article_id, a.url, a.title, a.text, p.published, a.story_terms, "
         "a.language "
         "FROM story_pending p JOIN articles a ON a.id = p.article_id "
         "WHERE (coalesce(p.published, ?), p.article_id) > (?, ?) "
@@ -79,8 +78,8 @@ def pending_articles(
         (UNDATED, *(after or ("", 0)), UNDATED, limit),
     ).fetchall()
     return [
-        Pending(id_, url, title, text, published, story, (terms or "").split(), language)
-        for id_, url, title, text, published, story, terms, language in rows
+        Pending(id_, url, title, text, published, (terms or "").split(), language)
+        for id_, url, title, text, published, terms, language in rows
     ]
 
 
@@ -120,7 +119,7 @@ def vector_story(
             Candidate(
                 other,
                 story,
-                frozenset(other_keys.split()),
+                stored_keys(other_keys),
                 outlet_of(other),
                 parse_time(when),
                 other_language,
@@ -152,8 +151,8 @@ def join_story(db: Database, provisional: int, story_id: int) -> None:
     ).fetchone()
     db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (story_id, provisional))
     db.execute("DELETE FROM stories WHERE id = ?", (provisional,))
-    for when in {low, high} - {None}:
-        count_story(db, story_id, when)
+    if low is not None:  # the earliest and latest times of the articles moved
+        count_story(db, story_id, low, high)
 
 
 class StoryPhase:
@@ -216,16 +215,19 @@ class StoryPhase:
         """Say so when stored articles were embedded by another method (another model, or
         another ``NEWSMON_STORY_EMBEDDING_WORDS``): vectors of two methods are never compared, so
         the run's articles cannot join those stories until ``newsmon regroup`` embeds them again."""
-        row = self.db.execute(
-            "SELECT method FROM story_vectors WHERE method != ? LIMIT 1", (self.embedder.method,)
+        method = self.embedder.method
+        row = self.db.execute(  # two seeks in the (method, published) index, not a scan
+            "SELECT coalesce((SELECT min(method) FROM story_vectors WHERE method < ?), "
+            "(SELECT min(method) FROM story_vectors WHERE method > ?))",
+            (method, method),
         ).fetchone()
-        if row:
+        if row[0]:
             self.stats.set_value("newsmon/stories/other_method", row[0])
             logger.warning(
                 "Stories: stored articles were embedded by another method (%s; this run: %s) "
                 "and are not compared with this run's: run 'newsmon regroup' to group them again",
                 row[0],
-                self.embedder.method,
+                method,
             )
 
     def _embed(self, articles: list[Pending]) -> asyncio.Task[list[Embedding | None]]:

@@ -36,16 +36,6 @@ def list_stories(
     return [story_view(db, row, language) for row in rows]
 
 
-def story(db: Database, story_id: int, language: str | None = None) -> dict[str, Any] | None:
-    """One story, as ``list_stories`` gives it; None if there is none with that id."""
-    row = db.execute(
-        "SELECT id, title, first_seen, last_seen, article_count, outlet_count FROM stories "
-        "WHERE id = ?",
-        (story_id,),
-    ).fetchone()
-    return story_view(db, row, language) if row else None
-
-
 def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict[str, Any]:
     story_id, title, first_seen, last_seen, article_count, outlet_count = row
     articles = [

@@ -25,9 +25,10 @@ measured precision and recall: docs/stories.md.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -66,10 +67,16 @@ class Candidate:
     language: str | None = None
 
 
+@lru_cache(maxsize=4096)
 def outlet_of(url: str) -> str | None:
     """The site an article comes from: its host name without ``www.``."""
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.") or None
+
+
+def within(a: datetime | None, b: datetime | None, window: timedelta) -> bool:
+    """Whether two publication times are at most ``window`` apart (an unknown one always is)."""
+    return a is None or b is None or abs(a - b) <= window
 
 
 def pair_scores(
@@ -85,6 +92,7 @@ def pair_scores(
     """The score of the article against each candidate (``matrix``: their vectors, in order)."""
     cosines = (matrix @ vector).tolist() if len(candidates) else []
     common = common_names(keys, candidates, rules)
+    figures = headline_figures(keys)  # once, not once per candidate
     scores = []
     for cosine, other in zip(cosines, candidates, strict=True):
         shared = keys & other.keys
@@ -95,7 +103,7 @@ def pair_scores(
             + rules.name_weight * min(names, MAX_SHARED)
             + rules.number_weight * min(numbers, MAX_SHARED)
         )
-        if conflicting_figures(keys, other.keys):
+        if figures and conflicting_figures(figures, other.keys):
             score -= rules.number_conflict_penalty
         if outlet is not None and outlet == other.outlet:
             score -= rules.same_outlet_penalty
@@ -125,10 +133,14 @@ def common_names(
     return {key for key, count in counts.items() if count > bound}
 
 
-def conflicting_figures(keys: frozenset[str], other: frozenset[str]) -> bool:
+def headline_figures(keys: Iterable[str]) -> set[str]:
+    """The keys of the figures a headline gives (``h#``)."""
+    return {key for key in keys if key.startswith("h#")}
+
+
+def conflicting_figures(keys: Iterable[str], other: Iterable[str]) -> bool:
     """Whether both headlines give figures, and none of them the same."""
-    mine = {key for key in keys if key.startswith("h#")}
-    theirs = {key for key in other if key.startswith("h#")}
+    mine, theirs = headline_figures(keys), headline_figures(other)
     return bool(mine and theirs and not mine & theirs)
 
 
@@ -205,9 +217,7 @@ class StoryGrouper:
         pool = [
             (candidate, vector_)
             for candidate, vector_ in zip(self.candidates, self.vectors, strict=True)
-            if published is None
-            or candidate.published is None
-            or abs(published - candidate.published) <= self.window
+            if within(published, candidate.published, self.window)
         ][-self.limit :]
         story = url
         if pool:

@@ -10,16 +10,9 @@ from scrapy import Request
 from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
-from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares.channelstate import ChannelStateMiddleware
 
 CHANNEL = "https://t.me/s/steppe_news"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    with open_db(tmp_path / "news.db") as database:
-        yield database
 
 
 @pytest.fixture

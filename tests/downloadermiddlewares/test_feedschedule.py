@@ -15,7 +15,6 @@ from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
 from pipeline import statuses
-from pipeline.db.connection import open_db
 from pipeline.downloadermiddlewares import feedschedule
 from pipeline.downloadermiddlewares.feedschedule import FeedSchedule, FeedScheduleMiddleware
 from pipeline.downloadermiddlewares.ignored_requests import FeedNotDue
@@ -34,13 +33,6 @@ BODY_HASH = "3f7a9c"
 def frozen_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The middleware's ``time.time()`` returns NOW."""
     monkeypatch.setattr(feedschedule, "time", SimpleNamespace(time=lambda: NOW))
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """The crawl's database, held open by its writer (the store) as during a crawl."""
-    with open_db(tmp_path / "news.db") as database:
-        yield database
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import shlex
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FAST, run_newsmon
+from tests.end_to_end.test_crawl import query
 from tests.mockserver import MockServer
 
 ARTICLES = 30
@@ -137,11 +137,6 @@ def crawl(feeds: Path, db: Path, *extra: str) -> subprocess.CompletedProcess[str
 
 def logged(log: Path, start: int) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()[start:]]
-
-
-def query(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def number_of(url: str) -> int:

@@ -166,8 +166,19 @@ ARTICLE = (
 BOMB_BYTES = 64 * 1024 * 1024  # zeros: twice DOWNLOAD_MAXSIZE, compressed to 65 kB or less
 
 
-@functools.cache
+_BOMB_LOCK = threading.Lock()
+
+
 def bomb(encoding: str) -> bytes:
+    """The compressed bomb, made once: a request that comes while ``warm_bombs`` is making it
+    waits for that, instead of compressing 64 MiB beside it (under load, several handlers doing
+    so at once took longer than a test's download timeout)."""
+    with _BOMB_LOCK:
+        return _compressed_zeros(encoding)
+
+
+@functools.cache
+def _compressed_zeros(encoding: str) -> bytes:
     zeros = bytes(BOMB_BYTES)
     if encoding == "gzip":
         return gzip.compress(zeros, compresslevel=6, mtime=0)

@@ -55,7 +55,12 @@ def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict
         ).fetchall()
     ]
     originals = [a for a in articles if a["near_copy_of"] is None] or articles
-    headline, headline_language = title, originals[0]["language"] if originals else None
+    # The story's own headline is its first article's, whose place in the list (by the date
+    # stored now) can have changed since: labelled with that article's language.
+    titled = next(
+        (a for a in originals if a["title"] == title), originals[0] if originals else None
+    )
+    headline, headline_language = title, titled["language"] if titled else None
     if language:
         told = [a for a in originals if a["language"] == language and a["title"]]
         if told:
@@ -69,6 +74,7 @@ def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict
         "article_count": article_count,
         "outlet_count": outlet_count,
         "languages": sorted({a["language"] for a in articles if a["language"]}),
-        "outlets": sorted({a["outlet"] for a in articles if a["outlet"]}),
+        # As ``outlet_count`` counts them: the outlets of the originals, not of copies.
+        "outlets": sorted({a["outlet"] for a in originals if a["outlet"]}),
         "articles": articles,
     }

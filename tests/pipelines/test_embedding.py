@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,30 @@ def test_embeddings_can_be_switched_off() -> None:
     crawler = get_crawler(settings_dict={"NEWSMON_STORY_EMBEDDINGS": False})
     assert StoryEmbedder.from_crawler(crawler) is None
     assert DedupPipeline.from_crawler(crawler).embedder is None
+
+
+def test_a_story_headline_is_labelled_with_its_own_language_and_its_outlets_counted(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.db"
+    run = EmbeddingRun(db)
+    items = [article(*key) for key in PENSIONS]
+    run(*items, wire_copy(items[0], "https://wire.example/news/1"))
+    run.close()
+    (story,) = api.stories(db)
+    assert len(story["articles"]) == 5
+    assert len(story["outlets"]) == story["outlet_count"] == 4  # the copy's is not counted
+    language = story["headline_language"]
+    assert story["articles"][0]["language"] == language
+    # A later sighting dated the headline's article last: the label stays the headline's.
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE articles SET published = '2026-11-30T00:00:00Z' WHERE title = ?",
+            (story["headline"],),
+        )
+    (story,) = api.stories(db)
+    assert story["articles"][0]["language"] != language
+    assert story["headline_language"] == language
 
 
 def test_a_watchlist_can_alert_once_per_story(tmp_path: Path) -> None:

@@ -39,14 +39,14 @@ NEWSMON_STORY_WINDOW_DAYS = 3.0
 # Stories across languages: headline embeddings plus shared names and numbers (docs/stories.md).
 NEWSMON_STORY_EMBEDDINGS = True  # False: stories by title-and-lead terms only
 NEWSMON_STORY_EMBEDDING_WORDS = 40  # words of the text embedded after the headline
-NEWSMON_STORY_VECTOR_THRESHOLD = 0.88  # best link to a member of the story
-NEWSMON_STORY_VECTOR_MEAN_THRESHOLD = 0.86  # mean over the story's members in the window
-NEWSMON_STORY_NAME_WEIGHT = 0.02  # added per shared name (at most 3)
+NEWSMON_STORY_VECTOR_THRESHOLD = 0.885  # best link to a member of the story
+NEWSMON_STORY_VECTOR_MEAN_THRESHOLD = 0.87  # mean over the story's members in the window
+NEWSMON_STORY_NAME_WEIGHT = 0.02  # per shared name (at most 3), unless in one language
 NEWSMON_STORY_NUMBER_WEIGHT = 0.04  # added per shared number (at most 3)
 NEWSMON_STORY_SAME_OUTLET_PENALTY = 0.01
 NEWSMON_STORY_DAY_PENALTY = 0.01  # per day between the two publication times
 NEWSMON_STORY_NUMBER_CONFLICT_PENALTY = 0.05  # both headlines give figures, none shared
-NEWSMON_STORY_CROSS_LANGUAGE_BONUS = 0.03  # added when the two are in different languages
+NEWSMON_STORY_CROSS_LANGUAGE_BONUS = 0.04  # added when the two are in different languages
 NEWSMON_STORY_COMMON_NAME_SHARE = 0.1  # names in more of the window's articles do not count
 NEWSMON_STORY_VECTOR_CANDIDATES = 1000  # stored articles of the window compared, newest first
 # Feed scheduling: how often a healthy feed may be fetched, and the back-off after failures

@@ -4,9 +4,11 @@ Used by ``DedupPipeline`` during a crawl and by ``newsmon regroup``, so both gro
 evidence for a pair of articles is one score:
 
     cosine of the two embeddings (``pipeline.text.embeddings``)
-    + ``name_weight`` per shared name key and ``number_weight`` per shared number key
-      (``pipeline.text.story_keys``; at most ``MAX_SHARED`` of each count; names common among
-      the candidates, ``common_names``, do not)
+    + ``number_weight`` per shared number key and, unless both are known to be in one language,
+      ``name_weight`` per shared name key (``pipeline.text.story_keys``; at most ``MAX_SHARED``
+      of each count; names common among the candidates, ``common_names``, do not). Within one
+      language the model reads the same names in the same spelling and already counts them;
+      the keys are there to meet Тоқаев, Токаев and Tokayev across languages and scripts
     - ``same_outlet_penalty`` when both come from one site (an outlet's follow-ups on a topic
       are alike in wording, not always one event)
     - ``day_penalty`` per day between their publication times
@@ -44,15 +46,15 @@ COMMON_NAME_MINIMUM = 5
 class StoryRules:
     """The weights and thresholds of the decision (settings ``NEWSMON_STORY_VECTOR_*``)."""
 
-    threshold: float = 0.88
-    mean_threshold: float = 0.86
+    threshold: float = 0.885
+    mean_threshold: float = 0.87
     name_weight: float = 0.02
     number_weight: float = 0.04
     same_outlet_penalty: float = 0.01
     day_penalty: float = 0.01
     number_conflict_penalty: float = 0.05
     common_name_share: float = 0.1
-    cross_language_bonus: float = 0.03
+    cross_language_bonus: float = 0.04
 
 
 @dataclass
@@ -96,13 +98,12 @@ def pair_scores(
     scores = []
     for cosine, other in zip(cosines, candidates, strict=True):
         shared = keys & other.keys
-        names = sum(1 for key in shared if key.startswith("n:") and key not in common)
         numbers = sum(1 for key in shared if key.startswith("#"))
-        score = (
-            cosine
-            + rules.name_weight * min(names, MAX_SHARED)
-            + rules.number_weight * min(numbers, MAX_SHARED)
-        )
+        score = cosine + rules.number_weight * min(numbers, MAX_SHARED)
+        one_language = bool(language and language == other.language)
+        if not one_language:
+            names = sum(1 for key in shared if key.startswith("n:") and key not in common)
+            score += rules.name_weight * min(names, MAX_SHARED)
         if figures and conflicting_figures(figures, other.keys):
             score -= rules.number_conflict_penalty
         if outlet is not None and outlet == other.outlet:
@@ -110,7 +111,7 @@ def pair_scores(
         if published is not None and other.published is not None:
             days = abs((published - other.published).total_seconds()) / 86400
             score -= rules.day_penalty * days
-        if language and other.language and language != other.language:
+        if language and other.language and not one_language:
             score += rules.cross_language_bonus
         scores.append(score)
     return scores

@@ -68,6 +68,25 @@ def test_a_pair_across_languages_gets_the_cross_language_bonus() -> None:
     assert rules.cross_language_bonus > 0
 
 
+def test_names_count_only_across_languages() -> None:
+    """Within one language the model reads the names itself; the name keys are evidence where
+    spellings differ (Токаев, Tokayev) or the languages are unknown."""
+    rules = StoryRules(day_penalty=0, same_outlet_penalty=0, cross_language_bonus=0)
+    mine = frozenset({"n:tkv", "n:astn", "#410"})
+    others = [
+        Candidate("https://a.example/ru", "s1", mine, "a.example", NOW, "ru"),
+        Candidate("https://b.example/en", "s2", mine, "b.example", NOW, "en"),
+        Candidate("https://c.example/x", "s3", mine, "c.example", NOW, None),
+    ]
+    matrix = np.vstack([unit(1, 0)] * 3)
+    russian, english, unknown = pair_scores(
+        unit(1, 0), mine, None, NOW, others, matrix, rules, "ru"
+    )
+    assert russian == pytest.approx(1 + rules.number_weight)
+    assert english == pytest.approx(1 + 2 * rules.name_weight + rules.number_weight)
+    assert unknown == english
+
+
 def test_same_outlet_and_distance_in_time_lower_the_score() -> None:
     rules = StoryRules()
     others = [
@@ -138,15 +157,18 @@ def test_stories_on_the_held_out_set() -> None:
     assert overall["precision"] >= 0.9 and overall["recall"] >= 0.9, result["pairs"]
 
 
-@pytest.mark.parametrize("name", ["story_events_angles", "story_events_blind"])
+@pytest.mark.parametrize(
+    "name", ["story_events_angles", "story_events_blind", "story_events_blind2"]
+)
 def test_stories_on_sets_where_each_outlet_tells_its_own_angle(name: str) -> None:
     """Sets where the outlets do not translate one another (headlines on different aspects,
     figures rounded differently) and hard unrelated articles published beside them; the second
-    was written without sight of the method. The headline alone found about a third of the
-    pairs there (docs/stories.md)."""
+    and third were written without sight of the method, the third with several outlets per
+    language. The headline alone found about a third of the pairs of the first two
+    (docs/stories.md)."""
     result = evaluate(orders=10, path=Path(__file__).parent / f"{name}.json")
     overall = result["pairs"]["all"]
-    assert overall["precision"] >= 0.75 and overall["recall"] >= 0.6, result["pairs"]
+    assert overall["precision"] >= 0.85 and overall["recall"] >= 0.65, result["pairs"]
     cross = [0, 0]
     for key, row in result["pairs"].items():
         if key != "all" and key[:2] != key[3:]:

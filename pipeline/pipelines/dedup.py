@@ -87,17 +87,25 @@ class RecentIndex:
         self.by_key: dict[Any, list[str]] = {}
 
     def add(self, article: Recent) -> None:
+        """File the article, in place of an earlier filing of its URL (a page fetched twice in
+        one run); the oldest beyond ``size`` are forgotten."""
+        self._forget(article.url)
         self.articles[article.url] = article
         for key in article.keys:
             self.by_key.setdefault(key, []).append(article.url)
         while len(self.articles) > self.size:
-            _, old = self.articles.popitem(last=False)
-            for key in old.keys:
-                urls = self.by_key.get(key, [])
-                if old.url in urls:
-                    urls.remove(old.url)
-                if not urls:
-                    self.by_key.pop(key, None)
+            self._forget(next(iter(self.articles)))
+
+    def _forget(self, url: str) -> None:
+        old = self.articles.pop(url, None)
+        if old is None:
+            return
+        for key in old.keys:
+            urls = [known for known in self.by_key.get(key, ()) if known != url]
+            if urls:
+                self.by_key[key] = urls
+            else:
+                self.by_key.pop(key, None)
 
     def lookup(self, key: Any) -> list[Recent]:
         return [self.articles[url] for url in self.by_key.get(key, ())]

@@ -11,7 +11,7 @@ from scrapy.utils.test import get_crawler
 from pipeline.db.connection import open_db
 from pipeline.items import ArticleItem, Entry
 from pipeline.parsing.articles import extract_article
-from pipeline.pipelines.dedup import DedupPipeline, sane_canonical
+from pipeline.pipelines.dedup import DedupPipeline, Recent, RecentIndex, sane_canonical
 from pipeline.pipelines.store import SQLitePipeline
 from pipeline.text.fingerprints import (
     fingerprint,
@@ -207,3 +207,26 @@ def test_dates_without_a_zone_are_read_as_utc_whatever_the_machines_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def recent(url: str, *keys: object) -> Recent:
+    return Recent(url, [], None, [], set(), list(keys))
+
+
+def test_an_article_filed_twice_is_forgotten_whole() -> None:
+    """A page reached twice in one run is filed again in place of the first filing; once it is
+    the oldest, forgetting it leaves no key pointing at it (a crawl once failed on every later
+    copy of such a page's text with a KeyError, and lost them)."""
+    index = RecentIndex(size=3)
+    index.add(recent("https://a.example/1", ("hash", "h1"), ("bucket", 7)))
+    index.add(recent("https://a.example/1", ("hash", "h1"), ("canonical", "c")))
+    assert [known.url for known in index.lookup(("hash", "h1"))] == ["https://a.example/1"]
+    assert index.lookup(("bucket", 7)) == []
+    for number in range(2, 5):
+        index.add(recent(f"https://a.example/{number}", ("bucket", 7)))
+    assert "https://a.example/1" not in index.articles
+    assert index.lookup(("hash", "h1")) == [] and index.lookup(("canonical", "c")) == []
+    assert [known.url for known in index.lookup(("bucket", 7))] == [
+        f"https://a.example/{number}" for number in range(2, 5)
+    ]
+    assert set(index.by_key) == {("bucket", 7)}

@@ -315,9 +315,15 @@ def revisits_line(revisits: dict[str, int]) -> str:
     return line
 
 
+def counted(number: int | None, noun: str) -> str:
+    """"1 outlet", "3 outlets" (None counts as 0)."""
+    number = number or 0
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def back_off_line(back_off: api.BackOff) -> str:
     return (
-        f"{back_off.feeds} feeds back off: the next is due at {back_off.next_due_at}; "
+        f"{counted(back_off.feeds, 'feed')} in back-off: the next is due at {back_off.next_due_at}; "
         "'newsmon crawl --force' fetches them now"
     )
 
@@ -684,7 +690,8 @@ def stories(
             f"{row['id']:>6}  [{row['headline_language'] or '?'}] {row['headline'] or '(no title)'}"
         )
         click.echo(
-            f"        {row['outlet_count'] or 0} outlets, {row['article_count'] or 0} articles, "
+            f"        {counted(row['outlet_count'], 'outlet')}, "
+            f"{counted(row['article_count'], 'article')}, "
             f"{', '.join(row['languages']) or '-'}; "
             f"{(row['first_seen'] or '')[:16]} to {(row['last_seen'] or '')[:16]}"
         )

@@ -224,6 +224,7 @@ def test_stories_for_a_reader(tmp_path: Path) -> None:
     assert json.loads(result.output)[0]["headline"] == ARTICLES[PENSIONS[0]]["title"]
     text = CliRunner().invoke(cli, ["stories", "--db", str(db), "--lang", "uk"])
     assert ARTICLES[PENSIONS[3]]["title"] in text.output and "4 outlets" in text.output
+    assert "1 outlet, 1 article," in text.output  # the minimum-wage story, told once
     bad = CliRunner().invoke(cli, ["stories", "--db", str(db), "--since", "yesterday"])
     assert bad.exit_code != 0 and "--since" in bad.output
 

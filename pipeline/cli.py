@@ -316,7 +316,7 @@ def revisits_line(revisits: dict[str, int]) -> str:
 
 
 def counted(number: int | None, noun: str) -> str:
-    """"1 outlet", "3 outlets" (None counts as 0)."""
+    """The count and the noun, plural unless one: "1 outlet", "3 outlets" (None is 0)."""
     number = number or 0
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 

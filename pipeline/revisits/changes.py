@@ -21,6 +21,8 @@ import difflib
 import html
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.parsing.headlines import key as headline_key
@@ -50,7 +52,9 @@ _DATE_LINE = re.compile(
     r"(?:[\sT,]+(?:\d{1,2}:\d{2}(?::\d{2})?|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}))*\W*$"
 )
 _SPACE = re.compile(r"\s+")
-_WORDS = re.compile(r"\S+|\s+")
+_WORD_AND_SPACE = re.compile(r"(\S+)(\s*)")
+_LINE_AND_BREAKS = re.compile(r"([^\n]+)(\n*)")
+MAX_DIFF_PAIRS = 5_000_000  # pairs of equal words (or lines) difflib may have to look at
 
 
 def normalised_text(text: str | None) -> str:
@@ -98,20 +102,74 @@ def compare(
 
 def word_diff(old: str | None, new: str | None) -> list[tuple[str, str]]:
     """The difference of two texts word by word: ``(op, words)`` pieces in order, ``op`` being
-    ``"same"``, ``"removed"`` or ``"added"``; line breaks are kept as words."""
-    before = _WORDS.findall(old or "")
-    after = _WORDS.findall(new or "")
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    ``"same"``, ``"removed"`` or ``"added"``; line breaks are kept, as the new text has them.
+
+    Words are matched without the white space around them (a popular element such as a space
+    makes ``difflib`` quadratic: 2 s for two versions of a 5,000-word text), each carrying the
+    white space after it. Where the words would still have ``difflib`` look at more than
+    ``MAX_DIFF_PAIRS`` pairs of equal words (a text of tens of thousands of words, or one word
+    repeated), the texts are compared line by line (a changed word marks its line), and where
+    the lines would too, as a whole: a hostile page's diff stays under a second or so."""
+    if (old or "").split() == (new or "").split():
+        return [("same", new)] if new else []
+    for pattern in (_WORD_AND_SPACE, _LINE_AND_BREAKS):
+        _, before = _units(old, pattern)
+        lead, after = _units(new, pattern)
+        keys_before = [unit.strip() for unit, _ in before]
+        keys_after = [unit.strip() for unit, _ in after]
+        if _equal_pairs(keys_before, keys_after) <= MAX_DIFF_PAIRS:
+            matcher = difflib.SequenceMatcher(None, keys_before, keys_after, autojunk=False)
+            return _pieces(matcher.get_opcodes(), before, lead, after)
+    return [(op, text) for op, text in (("removed", old), ("added", new)) if text]
+
+
+def _pieces(
+    opcodes: Sequence[tuple[str, int, int, int, int]],
+    before: list[tuple[str, str]],
+    lead: str,
+    after: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """``word_diff``'s pieces from difflib's opcodes over the units (each with its white
+    space) of the two texts, the new text's leading white space first."""
     pieces: list[tuple[str, str]] = []
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+
+    def put(op: str, words: str) -> None:
+        if not words:
+            return
+        if pieces and pieces[-1][0] == op:
+            pieces[-1] = (op, pieces[-1][1] + words)
+        else:
+            pieces.append((op, words))
+
+    put("same", lead)
+    for op, a1, a2, b1, b2 in opcodes:
+        removed = "".join(unit + space for unit, space in before[a1:a2])
+        added = "".join(unit + space for unit, space in after[b1:b2])
         if op == "equal":
-            pieces.append(("same", "".join(before[a1:a2])))
-            continue
-        if a2 > a1:
-            pieces.append(("removed", "".join(before[a1:a2])))
-        if b2 > b1:
-            pieces.append(("added", "".join(after[b1:b2])))
+            put("same", added)
+        elif op == "delete":
+            put("removed", removed)
+        elif op == "insert":
+            put("added", added)
+        else:  # replaced: the white space after the last word is the new text's, unchanged
+            put("removed", removed.rstrip())
+            put("added", added.rstrip())
+            put("same", added[len(added.rstrip()) :])
     return pieces
+
+
+def _units(text: str | None, pattern: re.Pattern[str]) -> tuple[str, list[tuple[str, str]]]:
+    """A text's leading white space, and its words (or lines), each with the white space after
+    it."""
+    text = text or ""
+    body = text.lstrip()
+    return text[: len(text) - len(body)], pattern.findall(body)
+
+
+def _equal_pairs(keys: list[str], other: list[str]) -> int:
+    """How many pairs of equal units the two sequences have (what difflib's search costs)."""
+    counts = Counter(other)
+    return sum(number * counts[key] for key, number in Counter(keys).items())
 
 
 def diff_html(old: str | None, new: str | None) -> str:

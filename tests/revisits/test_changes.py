@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.revisits.changes import compare, diff_html, normalised_text, word_diff
+from pipeline.revisits.changes import (
+    MAX_DIFF_PAIRS,
+    compare,
+    diff_html,
+    normalised_text,
+    word_diff,
+)
 
 TEXT = (
     "Queues at the Upper Lars crossing grew to 5,000 cars on Sunday.\n"
@@ -65,6 +71,39 @@ def test_word_diff_marks_removed_and_added_words() -> None:
         ("removed", "grew"),
         ("added", "shrank"),
         ("same", " on Sunday."),
+    ]
+
+
+def test_word_diff_matches_words_whatever_the_white_space_between_them() -> None:
+    """Words are matched without their white space: a re-wrapped line is no change, and the
+    pieces, put together, give the new text (its line breaks included)."""
+    old = "Очереди на границе\nвыросли до 5 км.  Власти молчат."
+    new = "Очереди на границе выросли\nдо 7 км. Власти молчат."
+    pieces = word_diff(old, new)
+    assert [op for op, _ in pieces] == ["same", "removed", "added", "same"]
+    assert pieces[1:3] == [("removed", "5"), ("added", "7")]
+    assert "".join(words for op, words in pieces if op != "removed") == new
+    assert "".join(words for op, words in pieces if op != "added").split() == old.split()
+    assert word_diff("a b c", "a c") == [("same", "a "), ("removed", "b "), ("same", "c")]
+    assert word_diff(None, "new text") == [("added", "new text")]
+
+
+def test_a_text_too_repetitive_for_words_is_compared_by_lines_then_whole() -> None:
+    """One word repeated (a hostile page) would have difflib compare every pair of its
+    occurrences: such texts are compared line by line, and without lines, as a whole."""
+    line = " ".join(["да"] * 1000)
+    assert MAX_DIFF_PAIRS < 3000**2
+    lines = f"{line}\n{line}\n{line}\n"
+    old, new = lines + "Конец.", lines + "Конец текста."
+    assert word_diff(old, new) == [
+        ("same", lines),
+        ("removed", "Конец."),
+        ("added", "Конец текста."),
+    ]
+    flat_old, flat_new = " ".join([line] * 3), " ".join([line] * 3) + " нет"
+    assert word_diff(flat_old, flat_new) == [("removed", flat_old), ("added", flat_new)]
+    assert word_diff(flat_old, flat_old.replace(" ", "\n")) == [
+        ("same", flat_old.replace(" ", "\n"))
     ]
 
 

@@ -441,26 +441,43 @@ class NodeSpider(FeedSpider):
 class PublishResultsPipeline:
     """The node's one item pipeline: extracts the pages of a task's result and analyses its
     channel posts in the worker pool (``ExtractPipeline``, ``PostPipeline``, as in a crawl on one
-    machine), then publishes the result (``NodeSpider.complete``)."""
+    machine), then publishes the result (``NodeSpider.complete``). A result's items are worked
+    on together, at most ``CONCURRENT_ITEMS`` at once, as Scrapy does for a crawl's items: a
+    channel's page of posts keeps every worker busy, not one."""
 
-    def __init__(self, crawler: Crawler, extract: ExtractPipeline, posts: PostPipeline) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        extract: ExtractPipeline,
+        posts: PostPipeline,
+        concurrent_items: int = 16,
+    ) -> None:
         self.crawler = crawler
         self.extract = extract
         self.posts = posts
+        self.concurrent_items = max(1, concurrent_items)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(
-            crawler, ExtractPipeline.from_crawler(crawler), PostPipeline.from_crawler(crawler)
+            crawler,
+            ExtractPipeline.from_crawler(crawler),
+            PostPipeline.from_crawler(crawler),
+            crawler.settings.getint("CONCURRENT_ITEMS"),
         )
 
     async def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
         if not isinstance(item, TaskResult) or not isinstance(spider, NodeSpider):
             return item
-        for each in item.items:
-            await self.extract.process_item(each)
-            await self.posts.process_item(each)
+        slots = asyncio.Semaphore(self.concurrent_items)
+
+        async def work_on(each: Any) -> None:
+            async with slots:
+                await self.extract.process_item(each)
+                await self.posts.process_item(each)
+
+        await asyncio.gather(*(work_on(each) for each in item.items))
         await spider.complete(item)
         return item
 

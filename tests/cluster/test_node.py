@@ -118,8 +118,14 @@ def test_a_node_analyses_channel_posts_before_publishing_them() -> None:
     from pipeline.pipelines.posts import PostPipeline
 
     class WorkersHere:
+        busy = most_busy = 0
+
         async def run(self, task: str, *args: Any) -> Any:
             assert task == "analyse_post"
+            self.busy += 1
+            self.most_busy = max(self.most_busy, self.busy)
+            await asyncio.sleep(0)  # the others start meanwhile, up to the limit
+            self.busy -= 1
             return analyse_post(*args)
 
     class NoPages:
@@ -135,8 +141,9 @@ def test_a_node_analyses_channel_posts_before_publishing_them() -> None:
     crawler = get_crawler()
     crawler.spider = Node()
     stats = MemoryStatsCollector(crawler)
-    posts = PostPipeline(stats, WorkersHere())  # type: ignore[arg-type]
-    pipeline = PublishResultsPipeline(crawler, NoPages(), posts)  # type: ignore[arg-type]
+    workers = WorkersHere()
+    posts = PostPipeline(stats, workers)  # type: ignore[arg-type]
+    pipeline = PublishResultsPipeline(crawler, NoPages(), posts, 2)  # type: ignore[arg-type]
     post = ArticleItem(
         "https://t.me/steppe_news/1043",
         entry("https://t.me/steppe_news/1043"),
@@ -149,9 +156,20 @@ def test_a_node_analyses_channel_posts_before_publishing_them() -> None:
         ),
     )
     result = TaskResult(Task(messages.FEED, "https://t.me/s/steppe_news", 1), "t.me", b"1-0")
-    result.items.append(post)
+    others = [
+        ArticleItem(
+            f"https://t.me/steppe_news/{number}",
+            entry(f"https://t.me/steppe_news/{number}"),
+            statuses.FETCHED,
+            text=f"Пост номер {number}: очереди на границе не уменьшаются.",
+        )
+        for number in range(1044, 1048)
+    ]
+    result.items += [post, *others]
     asyncio.run(pipeline.process_item(result))
     assert published == [result]
     assert post.status == statuses.OK
     assert post.language == "ru"
     assert post.fingerprints is not None and post.text_stems is not None
+    assert all(each.status == statuses.OK for each in others)
+    assert workers.most_busy == 2  # analysed together, CONCURRENT_ITEMS at most

@@ -230,14 +230,15 @@ class DedupPipeline:
         """Decide what the article is; a unique article's story too, or with embeddings on, that
         it is decided after the page phase."""
         item.canonical_url = sane_canonical(item.canonical_url, item.url)
-        same = self._same_text(item.url, fp) or self._same_canonical(item, fp)
-        if same is not None:
+        comparable = fp.comparable()  # a text of a word or two is nobody's copy
+        same = comparable and (self._same_text(item.url, fp) or self._same_canonical(item, fp))
+        if same:
             item.same_as_url, reason = same
             self.stats.inc_value(f"newsmon/dedup/same_{reason}")
             return
-        near = self._near_duplicate(item, fp)
-        keys: list[Any] = [("hash", fp.text_hash)]
-        if item.canonical_url:
+        near = self._near_duplicate(item, fp) if comparable else None
+        keys: list[Any] = [("hash", fp.text_hash)] if comparable else []
+        if item.canonical_url and comparable:
             keys.append(("canonical", item.canonical_url))
         published = parse_time(item.published)
         terms = fp.story_terms
@@ -249,7 +250,8 @@ class DedupPipeline:
             item.story_of_url = near[0]
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         else:
-            keys += [("bucket", bucket) for bucket in fp.buckets]
+            if comparable:
+                keys += [("bucket", bucket) for bucket in fp.buckets]
             if self.embedder is None:
                 self._join(
                     item, self._story_match(item.url, published, terms, headline, idf, norm, seen)

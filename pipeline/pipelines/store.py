@@ -131,14 +131,27 @@ class SQLitePipeline:
         try:
             self.flush()
             with self.db.atomic():
-                for sighting in self._sightings:
-                    # The page was never stored under this link: keep the entry on its own.
-                    sighting.status = statuses.NOT_FETCHED
-                    self._write_article(sighting)
-            self._sightings.clear()
+                self._write_last_sightings()
         finally:
             self._db.close()
             self._db = self._dedup = None
+
+    def _write_last_sightings(self) -> None:
+        """Link the sightings still waiting to their articles, over and over while that links
+        some (a copy's entry is what a later sighting of its link finds); keep the rest each
+        as an entry on its own: the page was never stored under that link, or the copy's
+        original was lost with a failed batch."""
+        waiting, self._sightings = self._sightings, []
+        while waiting:
+            for sighting in waiting:
+                self._write_article(sighting)  # waits again, in self._sightings, if unresolved
+            still, self._sightings = self._sightings, []
+            if len(still) == len(waiting):
+                break
+            waiting = still
+        for sighting in waiting:
+            sighting.status, sighting.same_as_url = statuses.NOT_FETCHED, None
+            self._write_article(sighting)
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FeedItem | ArticleItem):
@@ -160,6 +173,9 @@ class SQLitePipeline:
         try:
             self._write_batch(pending)
         except Exception as exc:
+            # Rolled back: the ids this batch gave out may go to other rows.
+            self._article_ids.clear()
+            self._feed_ids.clear()
             self.stats.inc_value("newsmon/db_errors")
             if not self.stats.get_value("newsmon/db_error"):
                 self.stats.set_value("newsmon/db_error", f"{type(exc).__name__}: {exc}")
@@ -179,16 +195,19 @@ class SQLitePipeline:
         return True
 
     def _write_batch(self, pending: list[FeedItem | ArticleItem]) -> None:
-        with self.db.atomic():
-            for item in pending:
-                if isinstance(item, FeedItem):
-                    self._write_feed(item)
-                else:
-                    self._write_article(item)
-            if self._sightings:
-                waiting, self._sightings = self._sightings, []
-                for sighting in waiting:
+        waiting, self._sightings = self._sightings, []
+        try:
+            with self.db.atomic():
+                for item in pending:
+                    if isinstance(item, FeedItem):
+                        self._write_feed(item)
+                    else:
+                        self._write_article(item)
+                for sighting in waiting:  # their articles may be in this batch
                     self._write_article(sighting)
+        except Exception:
+            self._sightings = waiting  # still waiting: close_spider keeps their entries
+            raise
 
     def _write_feed(self, item: FeedItem) -> None:
         ok = item.status in statuses.HEALTHY_FEED_STATUSES
@@ -274,7 +293,12 @@ class SQLitePipeline:
         existing = self.db.execute(
             "SELECT id, status, text_hash FROM articles WHERE url = ?", (item.url,)
         ).fetchone()
-        if existing is not None and item.status != statuses.OK and existing[1] == statuses.OK:
+        if existing is not None and existing[1] == statuses.OK:
+            # Stored with its text: a failure never overwrites it, and neither does a second
+            # fetch outside the revisits (a link of another feed redirected onto it, in this run
+            # or a later one), which is a sighting; an edit is the revisits' to record.
+            if item.status == statuses.OK:
+                self.stats.inc_value("newsmon/articles/fetched_again")
             return int(existing[0])
         author, credits = people_and_credits(item.author, item.credits, entry.author)
         row: dict[str, Any] = {

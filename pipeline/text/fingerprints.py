@@ -357,6 +357,12 @@ class Fingerprints:
     buckets: list[int]  # the signature's LSH bands
     story_terms: list[str]
     shingle_hashes: bytes  # for exact comparisons with the few candidates the bands find
+    words: int | None = None  # of the text (None: from a node that did not count them)
+
+    def comparable(self) -> bool:
+        """Whether the text has words enough (``SHINGLE_WORDS``) to be compared as a copy: two
+        posts that are only emoji, or only "Срочно!", are not one report."""
+        return self.words is None or self.words >= SHINGLE_WORDS
 
 
 def fingerprint(title: str | None, text: str) -> Fingerprints:
@@ -371,4 +377,5 @@ def fingerprint(title: str | None, text: str) -> Fingerprints:
         lsh_buckets(signature),
         _terms_of(fingerprint_tokens(title or ""), tokens),
         _distinct(hashes),
+        len(tokens),
     )

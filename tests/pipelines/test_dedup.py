@@ -209,6 +209,33 @@ def test_dates_without_a_zone_are_read_as_utc_whatever_the_machines_zone(
         time.tzset()
 
 
+def test_posts_of_a_word_or_two_are_nobodys_copies(tmp_path: Path) -> None:
+    """Emoji alone have no words (every such post had one text hash) and "Срочно!" is not a
+    report: such posts are stored each as its own, in any channel, before or after others."""
+    db = tmp_path / "news.db"
+    run = Run(db)
+    posts = [
+        text_item("https://t.me/chan_a/10", "🔥🔥🔥"),
+        text_item("https://t.me/chan_b/77", "👇"),
+        text_item("https://t.me/chan_a/11", "Срочно!"),
+        text_item("https://t.me/chan_b/78", "Срочно!"),
+    ]
+    run(*posts)
+    run.close()
+    assert [post.same_as_url or post.duplicate_of_url for post in posts] == [None] * 4
+    assert query(db, "select count(*) from articles") == [(4,)]
+    assert query(db, "select count(*) from entries") == [(4,)]
+    longer = "Срочно: на границе с Казахстаном выросли очереди из машин."
+    run = Run(db)
+    copies = [
+        text_item("https://t.me/chan_a/12", longer),
+        text_item("https://t.me/chan_b/79", longer),
+    ]
+    run(*copies)
+    run.close()
+    assert copies[1].same_as_url == copies[0].url  # with words enough, a copy still is one
+
+
 def recent(url: str, *keys: object) -> Recent:
     return Recent(url, [], None, [], set(), list(keys))
 

@@ -228,3 +228,87 @@ def test_validators_are_kept_only_when_the_crawl_finished_and_stored_everything(
     assert run("shutdown") == (None, None)
     assert run("finished", lose_a_batch=True) == (None, None)
     assert run("finished") == ('"v1"', "h1")
+
+
+def test_a_second_fetch_of_a_stored_article_is_a_sighting_not_a_rewrite(db_path: Path) -> None:
+    """Another feed's link redirected onto an article stored with its text (in this run or an
+    earlier one): the row keeps its headline, text and metadata, the feed's entry is added, and
+    an edit is left to the revisits."""
+    store = make_store(db_path, batch_size=1)
+    store.process_item(article(f"{BASE}/a", title="Original headline", text="First body. " * 30))
+    other = article(f"{BASE}/a", feed=OTHER_FEED, text="Other body. " * 30)
+    other.entry.summary, other.requested_urls = None, [f"{BASE}/old-link"]
+    store.process_item(other)
+    store.close_spider()
+    assert rows(db_path, "select title, summary, substr(text, 1, 11) from articles") == [
+        ("Original headline", "Summary", "First body.")
+    ]
+    assert rows(db_path, "select count(*), count(distinct article_id) from entries") == [(2, 1)]
+    assert rows(db_path, "select url from entries order by id") == [
+        (f"{BASE}/a",),
+        (f"{BASE}/old-link",),
+    ]
+    assert store.stats.get_value("newsmon/articles/fetched_again") == 1
+    assert rows(db_path, "select count(*) from article_changes") == [(0,)]
+
+
+def test_a_copy_whose_original_was_never_stored_is_kept_when_the_crawl_closes(
+    db_path: Path,
+) -> None:
+    """A copy waits for its original's row; if the original's batch was lost, closing keeps the
+    copy's entry on its own (to be fetched again) instead of waiting for ever."""
+    store = make_store(db_path)
+    copy = article(f"{BASE}/copy")
+    copy.same_as_url = f"{BASE}/lost-original"
+    store.process_item(copy)
+    store.close_spider()
+    assert rows(db_path, "select url, status from articles") == [(f"{BASE}/copy", "not_fetched")]
+    assert rows(db_path, "select count(*) from entries") == [(1,)]
+
+
+def test_ids_given_out_by_a_rolled_back_batch_are_forgotten(db_path: Path) -> None:
+    """A batch that failed after writing an article's row is rolled back, and SQLite gives its id
+    to the next row: a later sighting of that article must not land on that other row."""
+    stats = MemoryStatsCollector(get_crawler())
+    store = SQLitePipeline(str(db_path), stats, batch_size=100, batch_seconds=3600)
+    store.open_spider()
+    store.process_item(article(f"{BASE}/first"))
+    store.flush()
+    store.process_item(article(f"{BASE}/a"))
+    store.process_item(article(f"{BASE}/b", feed=OTHER_FEED))
+    store.db.execute(  # the disk fills up after /a's row was written
+        "CREATE TEMP TRIGGER disk_full BEFORE INSERT ON articles WHEN NEW.url LIKE '%/b' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    assert not store.flush()
+    store.db.execute("DROP TRIGGER disk_full")
+    store.process_item(article(f"{BASE}/z"))  # takes the id /a had in the lost batch
+    store.process_item(article(f"{BASE}/a", status="seen", feed=OTHER_FEED))
+    store.close_spider()
+    linked = "select a.url from entries e join articles a on a.id = e.article_id order by e.id"
+    assert (f"{BASE}/z",) in rows(db_path, linked)
+    assert rows(db_path, linked).count((f"{BASE}/z",)) == 1
+    assert rows(db_path, "select url, status from articles order by id") == [
+        (f"{BASE}/first", "ok"),
+        (f"{BASE}/z", "ok"),
+        (f"{BASE}/a", "not_fetched"),
+    ]
+
+
+def test_a_sighting_waiting_for_a_copys_entry_is_linked_when_the_crawl_closes(
+    db_path: Path,
+) -> None:
+    """Another feed's link to a page whose fetch turned out to be a copy is found through the
+    copy's entry: at the close it is linked to the original, whatever order they waited in,
+    not kept as an unfetched page of its own."""
+    store = make_store(db_path)
+    link = f"{BASE}/mirror/grain"
+    seen = article(link, status="seen", feed=OTHER_FEED)
+    copy = article(link)
+    copy.same_as_url = f"{BASE}/grain"
+    store.process_item(seen)
+    store.process_item(copy)
+    store.process_item(article(f"{BASE}/grain", feed=f"{BASE}/feeds/third.rss"))
+    store.close_spider()
+    assert rows(db_path, "select url, status from articles") == [(f"{BASE}/grain", "ok")]
+    assert rows(db_path, "select count(*), count(distinct article_id) from entries") == [(3, 1)]

@@ -37,6 +37,7 @@ from weakref import WeakKeyDictionary
 from redis.exceptions import RedisError, ResponseError
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import CloseSpider
+from scrapy.utils.asyncio import create_looping_call
 
 from pipeline import statuses
 from pipeline.cluster import messages
@@ -86,6 +87,9 @@ class Ledger:
     known: list[str] = field(default_factory=list)
     nodes: dict[str, Counter[str]] = field(default_factory=dict)
     store: ClusterStore | None = None
+    # Set when the store could not write a batch: the run stops reading results, and what it
+    # handed over and did not store stays unacknowledged in Redis, for the next run.
+    store_failed: bool = False
 
 
 _LEDGERS: WeakKeyDictionary[Crawler, Ledger] = WeakKeyDictionary()
@@ -93,6 +97,33 @@ _LEDGERS: WeakKeyDictionary[Crawler, Ledger] = WeakKeyDictionary()
 
 def ledger_of(crawler: Crawler) -> Ledger:
     return _LEDGERS.setdefault(crawler, Ledger())
+
+
+class CloseWatch:
+    """Has the scraper look again, while the crawl closes, whether it is idle. Scrapy (2.19)
+    does not after an item that ``Spider.start()`` yielded, as the coordinator's results are:
+    a close begun while one was still in the pipelines (a failed batch stops the crawl from
+    inside one) waited for ever, holding the crawl lock (scrapy/scrapy#7029). Started with the
+    store, stopped when it closes."""
+
+    INTERVAL = 0.2
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.loop = create_looping_call(self.check)
+
+    def start(self) -> None:
+        self.loop.start(self.INTERVAL, now=False)
+
+    def stop(self) -> None:
+        if self.loop.running:
+            self.loop.stop()
+
+    def check(self) -> None:
+        scraper = getattr(self.crawler.engine, "scraper", None)
+        slot = getattr(scraper, "slot", None)
+        if scraper is not None and slot is not None and slot.closing is not None:
+            scraper._check_if_closing()
 
 
 class RedisUnavailable(Exception):
@@ -171,14 +202,20 @@ class CoordinatorSpider(Spider):
         async for message in self.results(pending=False, until_empty=True):
             yield message
         while self.ledger.in_flight or self.ledger.to_ack or self.ledger.known:
+            if self.ledger.store_failed:
+                return
             self.flush_store()
             await self.acknowledge()
             await asyncio.sleep(0.05)
+        if self.ledger.store_failed:
+            return
         tasks = self.feed_tasks(self.run)
         await self.call(lambda: self.redis.add_tasks(tasks))
         logger.info("Run %s: %d feed tasks published", self.run, len(tasks))
         async for message in self.results(pending=False, until_empty=False):
             yield message
+        if self.ledger.store_failed:
+            return  # the run stays open: its unstored results are the next run's
         await self.call(lambda: self.redis.end_run(self.run or 0))
         logger.info("Run %s: every task done and every result stored", self.run)
 
@@ -188,6 +225,8 @@ class CoordinatorSpider(Spider):
         after: bytes | None = b"0" if pending else None
         while True:
             await self.acknowledge()
+            if self.ledger.store_failed:
+                return
             if self.ledger.in_flight >= self.max_pending:
                 self.flush_store()
                 await asyncio.sleep(0.05)
@@ -356,10 +395,12 @@ class ClusterStore(SQLitePipeline):
         self.dedup_pipeline: DedupPipeline | None = None
         self.max_attempts = 3
         self.messages: list[ResultMessage] = []  # of the items pending
+        self.close_watch: CloseWatch | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         store = super().from_crawler(crawler)
+        store.close_watch = CloseWatch(crawler)
         store.ledger = ledger_of(crawler)
         store.ledger.store = store
         store.dedup_pipeline = DedupPipeline.from_crawler(crawler)
@@ -377,10 +418,14 @@ class ClusterStore(SQLitePipeline):
         cutoff = iso_utc(time.time() - APPLIED_DAYS * 86400)
         with self.db.atomic():
             self.db.execute("DELETE FROM cluster_applied WHERE applied_at < ?", (cutoff,))
+        if self.close_watch is not None:
+            self.close_watch.start()
 
     async def close_spider(self) -> None:  # type: ignore[override]  # Scrapy awaits either
         """Store what is left, then dedup's stories phase (issue 19: the stories of the run's
         unique articles decided by their embeddings), as in a crawl on one machine."""
+        if self.close_watch is not None:
+            self.close_watch.stop()
         try:
             super().close_spider()
         finally:
@@ -398,10 +443,16 @@ class ClusterStore(SQLitePipeline):
             self.stats.inc_value("newsmon/cluster/results_again")
             self._settle([item])
             return item
-        for each in item.items:
-            decided = self.dedup_stage.process_item(each)
-            if inspect.isawaitable(decided):  # a story decided once its embedding is back
-                await decided
+        try:
+            for each in item.items:
+                decided = self.dedup_stage.process_item(each)
+                if inspect.isawaitable(decided):  # a story decided once its embedding is back
+                    await decided
+        except Exception:
+            # Not stored: it stays unacknowledged in Redis, and the next run stores it.
+            self.ledger.in_flight -= 1
+            self.stats.inc_value("newsmon/cluster/results_failed")
+            raise
         self._pending.extend(item.items)
         self.messages.append(item)
         self.flush_if_due()
@@ -410,8 +461,10 @@ class ClusterStore(SQLitePipeline):
     def flush(self) -> bool:
         stored = super().flush()
         batch, self.messages = self.messages, []
-        if not stored:
-            return False  # left unacknowledged, for the next run
+        if not stored:  # left unacknowledged, for the next run; this one stops
+            self.ledger.in_flight -= len(batch)
+            self.ledger.store_failed = True
+            return False
         self._settle(batch)
         for message in batch:
             self.ledger.nodes.setdefault(message.node, Counter())["stored"] += 1

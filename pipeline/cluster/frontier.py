@@ -297,25 +297,30 @@ class Frontier:
     ) -> list[tuple[bytes, dict[bytes, bytes], int]]:
         """Take over every task of the host that another node took and did not finish (the
         caller holds the host's lease, so that node is gone or has lost it): (entry id, fields,
-        deliveries so far)."""
+        deliveries so far). The node's own are left alone: it is still at them (it had lost the
+        lease for a while and got it back), and claiming them again would fetch them twice and
+        count a delivery each time, up to giving them up."""
         stream = self.tasks_key(host)
         try:
             pending = await self.redis.xpending_range(stream, TASK_GROUP, "-", "+", 1000)
         except ResponseError:  # no such stream or group: nothing to claim
             return []
-        if not pending:
-            return []
-        deliveries = {entry["message_id"]: int(entry["times_delivered"]) for entry in pending}
+        mine = node.encode()
+        deliveries = {
+            entry["message_id"]: int(entry["times_delivered"])
+            for entry in pending
+            if entry["consumer"] not in (node, mine)
+        }
         claimed: list[tuple[bytes, dict[bytes, bytes], int]] = []
-        start: bytes | str = "0-0"
-        while True:
-            reply: Any = await self.redis.xautoclaim(stream, TASK_GROUP, node, 0, start, count=100)
-            start, entries = reply[0], reply[1]
+        ids = list(deliveries)
+        for start in range(0, len(ids), 100):
+            entries: Any = await self.redis.xclaim(
+                stream, TASK_GROUP, node, 0, ids[start : start + 100]
+            )
             for entry_id, fields in entries:
                 if fields:
                     claimed.append((entry_id, fields, deliveries.get(entry_id, 1)))
-            if start in (b"0-0", "0-0") or not entries:
-                return claimed
+        return claimed
 
     async def read_tasks(
         self, wanted: Mapping[str, int], node: str

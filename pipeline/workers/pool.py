@@ -284,7 +284,15 @@ class WorkerPool:
             sending = self._loop.run_in_executor(None, worker.conn.send, call.args)
             sending.add_done_callback(lambda done: self._sent(worker, done.exception()))
             return
-        self._write(worker, call.args)  # the worker is idle, reading: written at once
+        try:
+            worker.conn.send(call.args)  # the worker is idle, reading: written at once
+        except OSError:
+            # It died idle (killed, its end not read yet): the call never reached it, and goes
+            # first to another worker.
+            worker.call = None
+            self._queue.appendleft(call)
+            worker.process.join(1)
+            self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
 
     def _write(self, worker: _Worker, args: tuple[Any, ...]) -> None:
         try:

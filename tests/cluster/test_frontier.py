@@ -107,6 +107,44 @@ def test_a_vanished_node_s_tasks_are_taken_over_with_their_deliveries_counted(
     assert run(redis_server.url, scenario) == [1, 1]
 
 
+def test_a_node_that_gets_its_lease_back_does_not_take_its_own_tasks_again(
+    redis_server: RedisServer,
+) -> None:
+    """Its lease lapsed (renewals failed through a Redis outage) while it was at two tasks: on
+    getting the host back it claims nothing of its own (no second fetch, no delivery counted
+    towards giving the task up), and still takes over what another node left."""
+
+    async def scenario(frontier: Frontier) -> list[tuple[int, int]]:
+        run_id = await frontier.start_run()
+        await frontier.add_tasks(
+            [(HOST, feed_task(run_id, f"https://{HOST}/{n}")) for n in range(3)]
+        )
+        assert await frontier.acquire(HOST, "a", ttl=30)
+        mine = await frontier.read_tasks({HOST: 2}, "a")
+        await frontier.redis.delete(frontier.lease_key(HOST))  # lapsed
+        assert await frontier.acquire(HOST, "b", ttl=30)
+        theirs = await frontier.read_tasks({HOST: 1}, "b")
+        await frontier.redis.delete(frontier.lease_key(HOST))  # b is gone
+        counts = []
+        for _ in range(3):
+            assert await frontier.acquire(HOST, "a", ttl=30)
+            claimed = await frontier.claim_pending(HOST, "a")
+            counts.append((len(claimed), max((d for _i, _f, d in claimed), default=0)))
+            await frontier.redis.delete(frontier.lease_key(HOST))
+        assert {entry for _h, entry, _f in mine} <= {
+            entry["message_id"]
+            for entry in await frontier.redis.xpending_range(
+                frontier.tasks_key(HOST), "nodes", "-", "+", 10
+            )
+            if entry["times_delivered"] == 1
+        }
+        assert theirs
+        return counts
+
+    # b's task once (delivered to b, then to a), a's own never
+    assert run(redis_server.url, scenario) == [(1, 1), (0, 0), (0, 0)]
+
+
 def test_a_new_run_forgets_the_tasks_of_one_that_did_not_end(redis_server: RedisServer) -> None:
     async def scenario(frontier: Frontier) -> None:
         first = await frontier.start_run()

@@ -469,3 +469,37 @@ def assert_nothing_lost_or_doubled(db: Path, baseline: Path) -> None:
     expected_texts, expected_entries = texts_and_entries(baseline)
     assert texts == expected_texts
     assert entries == expected_entries
+
+
+def test_a_batch_the_writer_cannot_store_ends_the_run_and_its_results_wait_in_redis(
+    redis_server: RedisServer, feeds_file: Path, tmp_path: Path
+) -> None:
+    """The database refuses a batch (a full disk, here a trigger): the coordinator stops with
+    exit 1 and one line, instead of waiting for ever with the crawl lock held, and what it had
+    not stored stays in Redis for the next run."""
+    from pipeline.cluster import messages
+    from pipeline.db.connection import open_db
+    from pipeline.items import FeedItem
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.xgroup_create("newsmon:results", "writer", "0", mkstream=True)
+    for number in range(250):
+        item = FeedItem(f"https://h{number}.example/feed.xml", "ok", f"Feed {number}")
+        result = messages.Result(f"task-{number}", 1, "node-a", "feed", [item])
+        client.xadd("newsmon:results", {"result": messages.encode_result(result), "seen": ""})
+    db = new_db(tmp_path)
+    with open_db(db) as conn:
+        conn.execute(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON feeds WHEN NEW.url = "
+            "'https://h150.example/feed.xml' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    coordinator = start_coordinator(db, feeds_file, redis_server.url)
+    returncode, err = finish(coordinator)
+    assert returncode == 1, err[-3000:]
+    assert "database errors" in err and "disk full" in err
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT count(*) FROM feeds WHERE url LIKE 'https://h%'").fetchone()
+    assert stored == (100,)  # the first batch; the second was refused
+    summary: Any = client.xpending("newsmon:results", "writer")
+    unread = client.xinfo_groups("newsmon:results")[0]["lag"]
+    assert summary["pending"] + unread == 150  # not acknowledged: the next run stores them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -90,6 +91,24 @@ def test_a_worker_that_dies_is_replaced(pool: WorkerPool) -> None:
     with pytest.raises(WorkerDied, match="worker exited with code 3"):
         run(pool, "crash")
     assert run(pool, "ok").startswith("ok in ")
+
+
+def test_a_call_handed_to_a_worker_that_died_idle_runs_in_another(pool: WorkerPool) -> None:
+    """An idle worker killed (the OOM killer picks the largest process) before the reactor has
+    read its end: the next call, written to it, never ran, and goes to its replacement."""
+
+    async def calls() -> str:
+        await pool.run("warm")
+        (idle,) = pool._workers.values()
+        assert idle.process.pid is not None
+        os.kill(idle.process.pid, signal.SIGKILL)
+        # Gone, its threads too (its socket closed), while the loop does not read its end.
+        idle.process.join()
+        result: str = await pool.run("innocent")
+        return result
+
+    assert asyncio.run(calls()).startswith("innocent in ")
+    assert pool.replaced == 1
 
 
 def test_an_exception_costs_the_call_not_the_worker(pool: WorkerPool) -> None:

@@ -170,9 +170,15 @@ def import_feed_sources(db_path: str | Path, feeds: Sequence[FeedSource]) -> int
     return added
 
 
-def list_feeds(db_path: str | Path, include_removed: bool = False) -> list[dict[str, Any]]:
-    """The feeds stored in the database, with their last fetch outcome."""
+def list_feeds(
+    db_path: str | Path, include_removed: bool = False, must_exist: bool = False
+) -> list[dict[str, Any]]:
+    """The feeds stored in the database, with their last fetch outcome; none if there is no
+    database, or with ``must_exist`` an error (a list or an export of a mistyped path must not
+    pass for an empty one)."""
     if not Path(db_path).exists():
+        if must_exist:
+            raise NewsmonError(f"no database at {db_path}")
         return []
     where = "" if include_removed else "WHERE removed_at IS NULL"
     with open_db_for_reading(db_path) as db:
@@ -240,7 +246,7 @@ def export_opml(db_path: str | Path) -> str:
     etree.SubElement(head, "dateCreated").text = formatdate(usegmt=True)
     body = etree.SubElement(root, "body")
     folders: dict[str, etree._Element] = {}
-    for feed in list_feeds(db_path):
+    for feed in list_feeds(db_path, must_exist=True):
         parent = body
         path = ""
         for name in (feed["category"] or "").strip("/").split("/"):

@@ -49,6 +49,7 @@ allow_private_option = click.option(
     help="Allow connections to this non-public address or network (CIDR). Repeatable.",
 )
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def parse_overrides(overrides: Iterable[str]) -> dict[str, str]:
@@ -256,7 +257,7 @@ def backfill(
         f" ({summary.pages_over_limit} left over: --max-pages)" if summary.pages_over_limit else ""
     )
     click.echo(
-        f"Backfill finished in {minutes}:{seconds:02d}: {summary.sitemaps_read} sitemaps read "
+        f"Backfill finished in {minutes}:{seconds:02d}: {counted(summary.sitemaps_read, 'sitemap')} read "
         f"({summary.sitemaps_failed} failed or refused), {summary.pages_in_range} pages in the "
         f"range{over}; articles {summary.articles_new} new ({summary.articles_with_text} with "
         f"text), {summary.articles_known} known, {summary.articles_failed} failed",
@@ -315,10 +316,15 @@ def revisits_line(revisits: dict[str, int]) -> str:
     return line
 
 
-def counted(number: int | None, noun: str) -> str:
-    """The count and the noun, plural unless one: "1 outlet", "3 outlets" (None is 0)."""
+def counted(number: int | None, noun: str, plural: str | None = None) -> str:
+    """The count and the noun, plural unless one: "1 outlet", "3 outlets", "2 stories"
+    (``plural`` where it is not made so; None is 0)."""
     number = number or 0
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+    if number == 1:
+        return f"{number} {noun}"
+    if plural is None:
+        plural = f"{noun[:-1]}ies" if noun.endswith("y") else f"{noun}s"
+    return f"{number} {plural}"
 
 
 def back_off_line(back_off: api.BackOff) -> str:
@@ -592,12 +598,27 @@ def export(
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 sys.exit(0)
         else:
-            target = Path(output)
-            partial = target.with_name(f".{target.name}.partial")
-            with partial.open("w", encoding="utf-8", newline="") as out:
-                count = api.export(db_path, out, what, since, fmt, with_text)
-            partial.replace(target)
-    click.echo(f"{count} {what} exported", err=True)
+            count = write_whole(
+                output, db_path, lambda out: api.export(db_path, out, what, since, fmt, with_text)
+            )
+    noun = "match" if what == "matches" else "article"
+    click.echo(f"{counted(count, noun, what)} exported", err=True)
+
+
+def write_whole(output: str, db_path: str, write: Callable[[Any], T]) -> T:
+    """Write a file whole or not at all (through a hidden ``.NAME.partial`` beside it, removed
+    if writing fails), never over the database itself; what ``write`` returns."""
+    target = Path(output)
+    if target.exists() and Path(db_path).exists() and target.samefile(db_path):
+        raise NewsmonError(f"{output} is the database itself: give another file with -o")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            result = write(out)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
 
 
 @cli.command()
@@ -721,11 +742,16 @@ def regroup(db_path: str, overrides: tuple[str, ...]) -> None:
             label = "embedding headlines" if step == "embed" else "grouping"
             click.echo(f"\r{label}: {done}/{total}", nl=done >= total, err=True)
 
-    with reported():
-        result = api.regroup(db_path, settings, progress)
+    try:
+        with reported():
+            result = api.regroup(db_path, settings, progress)
+    except CrawlLocked as exc:
+        click.echo(f"newsmon: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
     click.echo(
-        f"{result['embedded']} headlines embedded; {result['articles']} articles in "
-        f"{result['stories']} stories, {result['changed']} moved",
+        f"{counted(result['embedded'], 'headline')} embedded; "
+        f"{counted(result['articles'], 'article')} in {counted(result['stories'], 'story')}, "
+        f"{result['changed']} moved",
         err=True,
     )
 
@@ -753,7 +779,7 @@ def feeds_import(feeds_file: str, db_path: str) -> None:
     """
     with reported():
         added = api.import_feeds(db_path, feeds_file)
-    click.echo(f"{added} new feeds added to {db_path}")
+    click.echo(f"{counted(added, 'new feed')} added to {db_path}")
 
 
 @feeds.command("add")
@@ -801,15 +827,22 @@ def feeds_remove(feed: str, db_path: str) -> None:
 
 @feeds.command("export")
 @db_option
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
-def feeds_export(db_path: str, output: Any) -> None:
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout)."
+)
+def feeds_export(db_path: str, output: str | None) -> None:
     """Write the feed list as OPML 2.0 (categories as folders), for any feed reader.
 
     \b
     Example:
         newsmon feeds export --db data/news.db -o feeds.opml
     """
-    output.write(api.export_opml(db_path))
+    with reported(OSError):
+        opml = api.export_opml(db_path)  # read whole first: a missing database writes nothing
+        if output is None:
+            click.echo(opml, nl=False)
+        else:
+            write_whole(output, db_path, lambda out: out.write(opml))
 
 
 @feeds.command("list")
@@ -823,7 +856,7 @@ def feeds_list(db_path: str, as_json: bool) -> None:
         newsmon feeds list --db data/news.db --json
     """
     with reported():
-        rows = api.list_feeds(db_path)
+        rows = api.list_feeds(db_path, must_exist=True)
     if as_json:
         echo_json(rows)
         return

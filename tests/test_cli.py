@@ -344,3 +344,49 @@ def test_backfill_refuses_bad_days_and_addresses_in_one_line(tmp_path: Path) -> 
         assert result.exit_code == 1, result.output
         assert message in result.output
     assert not Path(db).exists()
+
+
+def test_a_feed_list_export_from_a_missing_database_writes_nothing(tmp_path: Path) -> None:
+    """A mistyped --db is an error, not an empty feed list written over the file."""
+    runner = CliRunner()
+    target = tmp_path / "my.opml"
+    target.write_text("<opml>my feeds</opml>", encoding="utf-8")
+    missing = str(tmp_path / "typo.db")
+    result = runner.invoke(cli, ["feeds", "export", "--db", missing, "-o", str(target)])
+    assert result.exit_code == 1 and "no database at" in result.output
+    assert target.read_text(encoding="utf-8") == "<opml>my feeds</opml>"
+    listed = runner.invoke(cli, ["feeds", "list", "--db", missing])
+    assert listed.exit_code == 1 and "no database at" in listed.output
+    db = str(tmp_path / "news.db")
+    runner.invoke(cli, ["feeds", "import", str(ROOT / "feeds.opml"), "--db", db])
+    exported = runner.invoke(cli, ["feeds", "export", "--db", db, "-o", str(target)])
+    assert exported.exit_code == 0, exported.output
+    assert "https://meduza.io/rss/all" in target.read_text(encoding="utf-8")
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_an_export_never_writes_over_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    runner = CliRunner()
+    runner.invoke(cli, ["feeds", "import", str(ROOT / "feeds.opml"), "--db", str(db)])
+    before = db.read_bytes()
+    for command in (["export"], ["feeds", "export"]):
+        result = runner.invoke(cli, [*command, "--db", str(db), "-o", str(db)])
+        assert result.exit_code == 1 and "is the database itself" in result.output, command
+    assert db.read_bytes() == before
+
+
+def test_regroup_during_a_crawl_exits_75_with_one_line(tmp_path: Path) -> None:
+    from pipeline.db.lock import DatabaseLock
+
+    db = tmp_path / "news.db"
+    CliRunner().invoke(cli, ["feeds", "import", str(ROOT / "feeds.opml"), "--db", str(db)])
+    lock = DatabaseLock(db)
+    lock.acquire()
+    try:
+        result = CliRunner().invoke(cli, ["regroup", "--db", str(db)])
+    finally:
+        lock.release()
+    assert result.exit_code == 75, result.output
+    assert "another crawl is running" in result.output
+    assert "Traceback" not in result.output

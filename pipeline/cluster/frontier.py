@@ -312,7 +312,7 @@ class Frontier:
             if entry["consumer"] not in (node, mine)
         }
         claimed: list[tuple[bytes, dict[bytes, bytes], int]] = []
-        ids = list(deliveries)
+        ids: list[Any] = list(deliveries)
         for start in range(0, len(ids), 100):
             entries: Any = await self.redis.xclaim(
                 stream, TASK_GROUP, node, 0, ids[start : start + 100]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -32,7 +33,7 @@ from pipeline.datasette.reading import (
     reading_columns_redirect,
 )
 from pipeline.exceptions import QueryError
-from pipeline.search.query_language import compile_query
+from pipeline.search.query_language import MAX_QUERY_CHARS, compile_query
 from pipeline.text.tokens import search_tokens
 
 PLUGIN = "newsmon"  # the distribution name, under which datasette serves static/
@@ -47,6 +48,7 @@ def hookimpl(function: Hook) -> Hook:
 @hookimpl
 def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("newsmon_query", 1, fts_expression, deterministic=True)
+    conn.create_function("newsmon_exact", 1, exact_expression, deterministic=True)
 
 
 # Matches no article: no stemmer group has this name.
@@ -63,6 +65,31 @@ def fts_expression(query: str | None) -> str:
         kept = (part for part in text.split() if part not in ("AND", "OR", "NOT"))
         plain = " ".join(search_tokens(" ".join(kept)))
         return compile_query(plain) if plain else NOTHING
+
+
+EXACT_OPERATORS = ("OR", "AND", "NOT")
+WORDS_OR_PHRASE = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def exact_expression(query: str | None) -> str:
+    """The "Search exact words" query for FTS5 over the words as written: each word and
+    "phrase" quoted (``prefix*`` kept), ``OR``, ``AND`` and ``NOT`` kept between two terms.
+    What FTS5 would read as its own syntax (COVID-19, border's, U.S., a column name) is only a
+    word boundary, as in the text; a query without a word matches nothing."""
+    parts: list[str] = []
+    for match in WORDS_OR_PHRASE.finditer(str(query or "")[:MAX_QUERY_CHARS]):
+        phrase, word = match.groups()
+        if word in EXACT_OPERATORS:
+            if parts and parts[-1] not in EXACT_OPERATORS:
+                parts.append(word)
+            continue
+        words = search_tokens(phrase if phrase is not None else word)
+        if words:
+            prefix = phrase is None and word.endswith("*")
+            parts.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+    while parts and parts[-1] in EXACT_OPERATORS:
+        parts.pop()
+    return " ".join(parts) or '""'
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from pipeline.exceptions import QueryError
 from pipeline.revisits.changes import diff_html
@@ -150,9 +150,18 @@ async def article_page(datasette: Any, database: str, article: Any) -> dict[str,
     return {
         "story": story,
         "copies": [dict(row) for row in copies],
-        "sightings": [dict(row) for row in sightings],
+        "sightings": [{**row, "web_link": web_link(row["link"])} for row in map(dict, sightings)],
         "versions": versions,
+        "page_link": web_link(article["url"]),
     }
+
+
+def web_link(url: str | None) -> str | None:
+    """``url`` if a browser may follow it from the page (http or https); None for what a feed
+    listed that is not (``javascript:``, ``data:``, ``urn:newsmon:entry:...``)."""
+    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
+        return url.strip()
+    return None
 
 
 def versions_with_diffs(

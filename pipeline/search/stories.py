@@ -15,7 +15,7 @@ from pipeline.text.story_match import outlet_of
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-ARTICLES_PER_STORY = 50
+ARTICLES_PER_STORY = 50  # listed per story; its outlets, languages and headlines are of all
 
 
 def list_stories(
@@ -54,17 +54,30 @@ def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict
             (story_id, ARTICLES_PER_STORY),
         ).fetchall()
     ]
-    originals = [a for a in articles if a["near_copy_of"] is None] or articles
+    # Outlets, languages and headlines from all of the story's articles, not only those listed.
+    originals = db.execute(
+        "SELECT title, language, site_name, url FROM articles WHERE story_id = ? "
+        "AND duplicate_of IS NULL ORDER BY published, id",
+        (story_id,),
+    ).fetchall() or [(a["title"], a["language"], None, a["url"]) for a in articles]
+    languages = {
+        found
+        for (found,) in db.execute(
+            "SELECT DISTINCT language FROM articles WHERE story_id = ? AND language IS NOT NULL",
+            (story_id,),
+        )
+    }
     # The story's own headline is its first article's, whose place in the list (by the date
     # stored now) can have changed since: labelled with that article's language.
-    titled = next(
-        (a for a in originals if a["title"] == title), originals[0] if originals else None
+    headline_language = next(
+        (found for found_title, found, _, _ in originals if found_title == title),
+        originals[0][1] if originals else None,
     )
-    headline, headline_language = title, titled["language"] if titled else None
+    headline = title
     if language:
-        told = [a for a in originals if a["language"] == language and a["title"]]
-        if told:
-            headline, headline_language = told[0]["title"], language
+        told = [found for found, found_language, _, _ in originals if found_language == language]
+        if any(told):
+            headline, headline_language = next(found for found in told if found), language
     return {
         "id": story_id,
         "headline": headline,
@@ -73,8 +86,14 @@ def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict
         "last_seen": last_seen,
         "article_count": article_count,
         "outlet_count": outlet_count,
-        "languages": sorted({a["language"] for a in articles if a["language"]}),
+        "languages": sorted(languages),
         # As ``outlet_count`` counts them: the outlets of the originals, not of copies.
-        "outlets": sorted({a["outlet"] for a in originals if a["outlet"]}),
-        "articles": articles,
+        "outlets": sorted(
+            {
+                outlet
+                for site, url in ((o[2], o[3]) for o in originals)
+                if (outlet := site or outlet_of(url))
+            }
+        ),
+        "articles": articles,  # the first ARTICLES_PER_STORY; article_count says how many
     }

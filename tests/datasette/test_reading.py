@@ -130,3 +130,47 @@ def test_the_chart_axis_labels_each_count_once(top: int, labels: list[str]) -> N
     svg, _ = draw_chart(["2026-11-01"], [("2026-11-01", "feed", top)])
     axis = re.findall(r'text-anchor="end" font-size="11">(\d+)</text>', svg)
     assert axis == labels
+
+
+def test_only_web_links_are_links_on_an_article_page() -> None:
+    from pipeline.datasette.reading import web_link
+
+    assert web_link("https://meduza.io/news/1") == "https://meduza.io/news/1"
+    assert web_link(" HTTP://example.com/a ") == "HTTP://example.com/a"
+    for listed in ("javascript:alert(document.domain)", "JavaScript:alert(1)", "data:text/html,x",
+                   "urn:newsmon:entry:4dfc", "file:///etc/passwd", "", None):  # fmt: skip
+        assert web_link(listed) is None, listed
+
+
+@pytest.mark.parametrize(
+    ("query", "expression"),
+    [
+        ("COVID-19", '"covid 19"'),
+        ("Улан-Удэ", '"улан удэ"'),
+        ("border's", '"border s"'),
+        ("U.S.", '"u s"'),
+        ('"Верхний Ларс" OR checkpoint', '"верхний ларс" OR "checkpoint"'),
+        ("mobil*", '"mobil"*'),
+        ("title:x", '"title x"'),
+        ("a OR", '"a"'),
+        ("OR NOT a", '"a"'),
+        ('"', '""'),
+        ("*", '""'),
+    ],
+)
+def test_exact_search_reads_what_fts5_would_take_for_syntax_as_words(
+    query: str, expression: str
+) -> None:
+    from pipeline.datasette.hooks import exact_expression
+
+    assert exact_expression(query) == expression
+
+
+def test_search_boxes_take_hyphens_apostrophes_and_dots(crawl: Crawl) -> None:
+    name = crawl.db.stem
+    for query in ("COVID-19", "Улан-Удэ", "border's", "U.S.", "-border", '"'):
+        get(crawl.db, f"/{name}/exact_search?q={quote(query)}")
+    for query in ("COVID-19", "Улан-Удэ", "border's", "U.S.", "-border"):
+        get(crawl.db, f"/{name}/articles?_col=title&_search={quote(query)}")
+    found = get(crawl.db, f"/{name}/exact_search.json?q={quote('Kazakh-border')}&_shape=objects")
+    assert isinstance(found.json()["rows"], list)

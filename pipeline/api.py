@@ -588,8 +588,13 @@ def regroup(
 def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = None) -> Path:
     """Store the watchlists file's definitions, backfilling new watchlists; returns its path.
 
-    Without ``watchlists_file``, ``watchlists.toml`` beside the database is used if present.
+    Without ``watchlists_file``, ``watchlists.toml`` beside the database is used if present;
+    without one, the database is only read (``newsmon serve`` works where it cannot be
+    written).
     """
+    if watchlists_file is None and not watchlists.default_path(db_path).exists():
+        with _existing_db(db_path, read_only=True):
+            return watchlists.default_path(db_path)
     with _existing_db(db_path) as db:
         return _sync(db, db_path, watchlists_file)
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import api
 from pipeline.api import start_server
 from pipeline.exceptions import NewsmonError
+from pipeline.parsing.feed_lists import FeedSource
 from tests.conftest import Crawl
 from tests.mockserver import free_port
 
@@ -71,3 +73,18 @@ def test_backfill_days_and_months() -> None:
     assert parse_day("2026-12", last=True) == "2026-12-31"
     with pytest.raises(NewsmonError, match="not a day"):
         parse_day("2026-13-01")
+
+
+def test_serving_without_a_watchlists_file_only_reads_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``newsmon serve`` syncs the watchlists file beside the database: without one it must
+    not open the database for writing (a database the server's user cannot write)."""
+    db = tmp_path / "news.db"
+    api.import_feed_sources(db, [FeedSource("https://example.com/feed.xml")])
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("opened for writing")
+
+    monkeypatch.setattr(api, "open_db", refused)
+    assert api.sync_watchlists(db) == tmp_path / "watchlists.toml"

@@ -249,6 +249,9 @@ def test_since_accepts_dates_times_and_ages() -> None:
     assert parse_since("24h", now) == "2027-01-14T08:00:00Z"
     assert parse_since("2w", now) == "2027-01-01T08:00:00Z"
     assert parse_since(None) == ""
+    for beyond in ("999999d", "1000000000d", "99999999999h"):  # a clear error, no traceback
+        with pytest.raises(ValueError, match="cannot read --since"):
+            parse_since(beyond, now)
 
 
 def test_export_with_text_leaves_out_failed_pages(crawl: Crawl) -> None:

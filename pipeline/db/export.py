@@ -46,10 +46,15 @@ def parse_since(value: str | None, now: float | None = None) -> str:
     relative = RELATIVE.match(value.strip())
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)
-        delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
-        if unit == "w":
-            delta *= 7
-        moment = datetime.fromtimestamp(now if now is not None else time.time(), UTC) - delta
+        try:
+            delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
+            if unit == "w":
+                delta *= 7
+            moment = datetime.fromtimestamp(now if now is not None else time.time(), UTC) - delta
+        except (OverflowError, ValueError):
+            raise ValueError(
+                f"cannot read --since {value!r}: an age goes back to the year 1 at most"
+            ) from None
     else:
         try:
             moment = datetime.fromisoformat(value.strip())

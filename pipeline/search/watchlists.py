@@ -21,6 +21,7 @@ shown before and marks them seen.
 from __future__ import annotations
 
 import json
+import re
 import time
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ WATCHLISTS_FILE = "watchlists.toml"
 # Articles matched per query while draining the queue: bounds the SQL statement's size.
 QUEUE_CHUNK = 500
 LISTS = ("languages", "feeds", "sites")
+HOST_NAME = re.compile(r"[^\s/:?#@\[\]]+")
 # Options that are true or false; a definition stored before one existed lacks it (false).
 FLAGS = ("changes", "per_story")
 
@@ -117,6 +119,9 @@ def _watchlist(path: Path, name: str, table: Any) -> Watchlist:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise WatchlistError(f"{where}: {key} must be a list of strings")
         lists[key] = tuple(v.strip().lower() if key != "feeds" else v.strip() for v in value)
+    for site in lists["sites"]:  # compared with an article's host name: a URL would never match
+        if not HOST_NAME.fullmatch(site):
+            raise WatchlistError(f"{where}: sites are host names such as 'meduza.io', not {site!r}")
     flags: dict[str, Any] = {}
     for key in FLAGS:
         flags[key] = table.get(key, False)

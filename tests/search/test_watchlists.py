@@ -51,6 +51,8 @@ def pages(rows: list[dict[str, object]]) -> set[str]:
         ("[watchlists.a]\nquery = '(x'", "unbalanced parenthesis"),
         ("[watchlists.a]\nquery = 'x'\nlanguages = [1]", "languages must be a list"),
         ("[watchlist.a]\nquery = 'x'", "expected only [watchlists.NAME] tables"),
+        ("[watchlists.a]\nquery = 'x'\nsites = ['https://meduza.io/']", "host names such as"),
+        ("[watchlists.a]\nquery = 'x'\nsites = ['127.0.0.1:8080']", "not '127.0.0.1:8080'"),
     ],
 )
 def test_a_bad_watchlists_file_names_the_file_the_watchlist_and_the_problem(

@@ -116,6 +116,8 @@ class _Parser:
             self.position += 1
             options.append(self.parse_all())
         kept = tuple(option for option in options if option is not None)
+        if not kept and len(options) == 1:
+            return None  # nothing at all: said by the caller
         if len(kept) < len(options):
             raise QueryError(f"OR needs a term on both sides in query {self.query!r}")
         return kept[0] if len(kept) == 1 else Any(kept)

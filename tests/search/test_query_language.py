@@ -54,6 +54,12 @@ def test_bad_queries_are_refused_with_a_reason(query: str) -> None:
         parse(query)
 
 
+@pytest.mark.parametrize("query", ["", "   ", '"', "*", "-", "...", "—"])
+def test_a_query_without_words_says_so(query: str) -> None:
+    with pytest.raises(QueryError, match="no words to search for"):
+        parse(query)
+
+
 def test_fts_syntax_cannot_be_injected() -> None:
     # Words are always quoted; column filters, FTS5 operators and stray quotes are text.
     expression = compile_query('title: a* OR b^ "unclosed', ("english",))

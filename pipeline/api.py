@@ -509,8 +509,10 @@ def watch(
     The watchlists file is synced first, so a watchlist just added to it is backfilled over
     the stored articles and shows its matches without waiting for a crawl.
     """
+    path, given = _watchlists_file(db_path, watchlists_file)
     with _existing_db(db_path) as db:
-        path = _sync(db, db_path, watchlists_file)
+        if given:
+            _sync(db, path)
         active = watchlists.stored(db)
         watchlists.match_queued(db, active)
         if name is not None and name not in {w.name for w in active}:
@@ -592,22 +594,27 @@ def sync_watchlists(db_path: str | Path, watchlists_file: str | Path | None = No
     without one, the database is only read (``newsmon serve`` works where it cannot be
     written).
     """
-    if watchlists_file is None and not watchlists.default_path(db_path).exists():
-        with _existing_db(db_path, read_only=True):
-            return watchlists.default_path(db_path)
-    with _existing_db(db_path) as db:
-        return _sync(db, db_path, watchlists_file)
+    path, given = _watchlists_file(db_path, watchlists_file)
+    with _existing_db(db_path, read_only=not given) as db:
+        if given:
+            _sync(db, path)
+    return path
 
 
-def _sync(db: Database, db_path: str | Path, watchlists_file: str | Path | None) -> Path:
-    path = Path(watchlists_file) if watchlists_file else watchlists.default_path(db_path)
-    if watchlists_file is None and not path.exists():
-        return path
+def _watchlists_file(db_path: str | Path, watchlists_file: str | Path | None) -> tuple[Path, bool]:
+    """The watchlists file to read (given, or ``watchlists.toml`` beside the database), and
+    whether there is one to read: a missing default file is no error."""
+    if watchlists_file:
+        return Path(watchlists_file), True
+    path = watchlists.default_path(db_path)
+    return path, path.exists()
+
+
+def _sync(db: Database, path: Path) -> None:
     try:
         watchlists.sync(db, watchlists.load(path), str(path.resolve()))
     except WatchlistError as exc:
         raise NewsmonError(str(exc)) from exc
-    return path
 
 
 def _existing_db(db_path: str | Path, *, read_only: bool = False) -> Database:

@@ -79,6 +79,17 @@ def reported(*also: type[Exception]) -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
 
 
+@contextmanager
+def reported_or_locked() -> Iterator[None]:
+    """As ``reported``, and exit 75 with one line when another run holds the database."""
+    try:
+        with reported():
+            yield
+    except CrawlLocked as exc:
+        click.echo(f"newsmon: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newsmon")
 def cli() -> None:
@@ -191,12 +202,8 @@ def crawl(
 def completed_run(what: str, db_path: str, run: Callable[[], api.CrawlResult]) -> api.CrawlResult:
     """Run a crawl or a backfill; exit 75 when another run holds the database, 1 when it did not
     complete (with the first database error, if that was why)."""
-    try:
-        with reported():
-            result = run()
-    except CrawlLocked as exc:
-        click.echo(f"newsmon: {exc}", err=True)
-        sys.exit(EX_TEMPFAIL)
+    with reported_or_locked():
+        result = run()
     if not result.completed:
         reason = result.finish_reason
         if result.stats.get("newsmon/db_errors"):
@@ -742,12 +749,8 @@ def regroup(db_path: str, overrides: tuple[str, ...]) -> None:
             label = "embedding headlines" if step == "embed" else "grouping"
             click.echo(f"\r{label}: {done}/{total}", nl=done >= total, err=True)
 
-    try:
-        with reported():
-            result = api.regroup(db_path, settings, progress)
-    except CrawlLocked as exc:
-        click.echo(f"newsmon: {exc}", err=True)
-        sys.exit(EX_TEMPFAIL)
+    with reported_or_locked():
+        result = api.regroup(db_path, settings, progress)
     click.echo(
         f"{counted(result['embedded'], 'headline')} embedded; "
         f"{counted(result['articles'], 'article')} in {counted(result['stories'], 'story')}, "

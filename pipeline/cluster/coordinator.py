@@ -201,20 +201,19 @@ class CoordinatorSpider(Spider):
             yield message
         async for message in self.results(pending=False, until_empty=True):
             yield message
-        while self.ledger.in_flight or self.ledger.to_ack or self.ledger.known:
-            if self.ledger.store_failed:
-                return
+        ledger = self.ledger
+        while not ledger.store_failed and (ledger.in_flight or ledger.to_ack or ledger.known):
             self.flush_store()
             await self.acknowledge()
             await asyncio.sleep(0.05)
-        if self.ledger.store_failed:
+        if ledger.store_failed:
             return
         tasks = self.feed_tasks(self.run)
         await self.call(lambda: self.redis.add_tasks(tasks))
         logger.info("Run %s: %d feed tasks published", self.run, len(tasks))
         async for message in self.results(pending=False, until_empty=False):
             yield message
-        if self.ledger.store_failed:
+        if ledger.store_failed:
             return  # the run stays open: its unstored results are the next run's
         await self.call(lambda: self.redis.end_run(self.run or 0))
         logger.info("Run %s: every task done and every result stored", self.run)

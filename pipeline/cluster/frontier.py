@@ -305,11 +305,10 @@ class Frontier:
             pending = await self.redis.xpending_range(stream, TASK_GROUP, "-", "+", 1000)
         except ResponseError:  # no such stream or group: nothing to claim
             return []
-        mine = node.encode()
         deliveries = {
             entry["message_id"]: int(entry["times_delivered"])
             for entry in pending
-            if entry["consumer"] not in (node, mine)
+            if entry["consumer"] != node.encode()  # the client's replies are bytes
         }
         claimed: list[tuple[bytes, dict[bytes, bytes], int]] = []
         ids: list[Any] = list(deliveries)
@@ -319,7 +318,7 @@ class Frontier:
             )
             for entry_id, fields in entries:
                 if fields:
-                    claimed.append((entry_id, fields, deliveries.get(entry_id, 1)))
+                    claimed.append((entry_id, fields, deliveries[entry_id]))
         return claimed
 
     async def read_tasks(

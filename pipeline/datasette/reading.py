@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from pipeline.exceptions import QueryError
+from pipeline.net.urls import FETCHABLE_SCHEMES, scheme_of
 from pipeline.revisits.changes import diff_html
 from pipeline.search.query_language import parse
 
@@ -153,15 +154,14 @@ async def article_page(datasette: Any, database: str, article: Any) -> dict[str,
         "sightings": [{**row, "web_link": web_link(row["link"])} for row in map(dict, sightings)],
         "versions": versions,
         "page_link": web_link(article["url"]),
+        "published_shown": readable_date(article["published"]) if article["published"] else None,
     }
 
 
 def web_link(url: str | None) -> str | None:
     """``url`` if a browser may follow it from the page (http or https); None for what a feed
     listed that is not (``javascript:``, ``data:``, ``urn:newsmon:entry:...``)."""
-    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
-        return url.strip()
-    return None
+    return url.strip() if url and scheme_of(url) in FETCHABLE_SCHEMES else None
 
 
 def versions_with_diffs(

@@ -237,9 +237,13 @@ class DedupPipeline:
             self.stats.inc_value(f"newsmon/dedup/same_{reason}")
             return
         near = self._near_duplicate(item, fp) if comparable else None
-        keys: list[Any] = [("hash", fp.text_hash)] if comparable else []
-        if item.canonical_url and comparable:
-            keys.append(("canonical", item.canonical_url))
+        keys: list[Any] = []  # what later copies find it by
+        if comparable:
+            keys.append(("hash", fp.text_hash))
+            if item.canonical_url:
+                keys.append(("canonical", item.canonical_url))
+            if near is None:
+                keys += [("bucket", bucket) for bucket in fp.buckets]
         published = parse_time(item.published)
         terms = fp.story_terms
         headline = set(story_terms(item.title, None))
@@ -250,8 +254,6 @@ class DedupPipeline:
             item.story_of_url = near[0]
             self.stats.inc_value("newsmon/dedup/near_duplicate")
         else:
-            if comparable:
-                keys += [("bucket", bucket) for bucket in fp.buckets]
             if self.embedder is None:
                 self._join(
                     item, self._story_match(item.url, published, terms, headline, idf, norm, seen)

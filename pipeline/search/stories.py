@@ -28,8 +28,8 @@ def list_stories(
     """Stories last seen at or after ``since`` (ISO 8601 UTC, "" for all) told by at least
     ``min_outlets`` outlets: most outlets first, then the most recent."""
     rows = db.execute(
-        "SELECT id, title, first_seen, last_seen, article_count, outlet_count FROM stories "
-        "WHERE coalesce(last_seen, '') >= ? AND coalesce(outlet_count, 1) >= ? "
+        "SELECT id, title, first_seen, last_seen, article_count, outlet_count, languages "
+        "FROM stories WHERE coalesce(last_seen, '') >= ? AND coalesce(outlet_count, 1) >= ? "
         "ORDER BY outlet_count DESC, last_seen DESC, id DESC LIMIT ?",
         (since, min_outlets, limit),
     ).fetchall()
@@ -37,47 +37,37 @@ def list_stories(
 
 
 def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict[str, Any]:
-    story_id, title, first_seen, last_seen, article_count, outlet_count = row
+    story_id, title, first_seen, last_seen, article_count, outlet_count, languages = row
     articles = [
-        {
-            "id": article_id,
-            "title": article_title,
-            "url": url,
-            "language": article_language,
-            "outlet": site_name or outlet_of(url),
-            "published": published,
-            "near_copy_of": duplicate_of,
-        }
-        for article_id, article_title, url, article_language, site_name, published, duplicate_of in db.execute(
-            "SELECT id, title, url, language, site_name, published, duplicate_of FROM articles "
-            "WHERE story_id = ? ORDER BY published, id LIMIT ?",
-            (story_id, ARTICLES_PER_STORY),
-        ).fetchall()
-    ]
-    # Outlets, languages and headlines from all of the story's articles, not only those listed.
-    originals = db.execute(
-        "SELECT title, language, site_name, url FROM articles WHERE story_id = ? "
-        "AND duplicate_of IS NULL ORDER BY published, id",
-        (story_id,),
-    ).fetchall() or [(a["title"], a["language"], None, a["url"]) for a in articles]
-    languages = {
-        found
-        for (found,) in db.execute(
-            "SELECT DISTINCT language FROM articles WHERE story_id = ? AND language IS NOT NULL",
-            (story_id,),
+        {**article, "outlet": outlet(article)}
+        for article in db.query(
+            "SELECT id, title, url, language, site_name, published, duplicate_of AS near_copy_of "
+            "FROM articles WHERE story_id = ? ORDER BY published, id LIMIT ?",
+            [story_id, ARTICLES_PER_STORY],
         )
-    }
+    ]
+    # Outlets and headlines from all of the story's originals (``outlet_count`` counts them),
+    # not only from the articles listed; its languages as ``count_story`` keeps them.
+    originals = [
+        {**article, "outlet": outlet(article)}
+        for article in db.query(
+            "SELECT title, url, language, site_name FROM articles "
+            "WHERE story_id = ? AND duplicate_of IS NULL ORDER BY published, id",
+            [story_id],
+        )
+    ] or articles
     # The story's own headline is its first article's, whose place in the list (by the date
     # stored now) can have changed since: labelled with that article's language.
-    headline_language = next(
-        (found for found_title, found, _, _ in originals if found_title == title),
-        originals[0][1] if originals else None,
+    titled = next(
+        (a for a in originals if a["title"] == title), originals[0] if originals else None
     )
-    headline = title
+    headline, headline_language = title, titled["language"] if titled else None
     if language:
-        told = [found for found, found_language, _, _ in originals if found_language == language]
-        if any(told):
-            headline, headline_language = next(found for found in told if found), language
+        told = next(
+            (a["title"] for a in originals if a["language"] == language and a["title"]), None
+        )
+        if told:
+            headline, headline_language = told, language
     return {
         "id": story_id,
         "headline": headline,
@@ -86,14 +76,17 @@ def story_view(db: Database, row: tuple[Any, ...], language: str | None) -> dict
         "last_seen": last_seen,
         "article_count": article_count,
         "outlet_count": outlet_count,
-        "languages": sorted(languages),
-        # As ``outlet_count`` counts them: the outlets of the originals, not of copies.
-        "outlets": sorted(
-            {
-                outlet
-                for site, url in ((o[2], o[3]) for o in originals)
-                if (outlet := site or outlet_of(url))
-            }
-        ),
-        "articles": articles,  # the first ARTICLES_PER_STORY; article_count says how many
+        "languages": sorted(set((languages or "").split(",")) - {""}),
+        "outlets": sorted({a["outlet"] for a in originals if a["outlet"]}),
+        "articles": [  # the first ARTICLES_PER_STORY; article_count says how many
+            {key: article[key] for key in ARTICLE_FIELDS} for article in articles
+        ],
     }
+
+
+ARTICLE_FIELDS = ("id", "title", "url", "language", "outlet", "published", "near_copy_of")
+
+
+def outlet(article: dict[str, Any]) -> str | None:
+    """The outlet an article is from: its site's name, else its host."""
+    return article["site_name"] or outlet_of(article["url"])

@@ -93,7 +93,7 @@ def pair_scores(
 ) -> list[float]:
     """The score of the article against each candidate (``matrix``: their vectors, in order)."""
     cosines = (matrix @ vector).tolist() if len(candidates) else []
-    common = common_names(keys, candidates, rules)
+    common: set[str] | None = None  # counted once a pair in two languages needs it
     figures = headline_figures(keys)  # once, not once per candidate
     scores = []
     for cosine, other in zip(cosines, candidates, strict=True):
@@ -102,6 +102,8 @@ def pair_scores(
         score = cosine + rules.number_weight * min(numbers, MAX_SHARED)
         one_language = bool(language and language == other.language)
         if not one_language:
+            if common is None:
+                common = common_names(keys, candidates, rules)
             names = sum(1 for key in shared if key.startswith("n:") and key not in common)
             score += rules.name_weight * min(names, MAX_SHARED)
         if figures and conflicting_figures(figures, other.keys):

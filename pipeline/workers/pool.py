@@ -284,21 +284,15 @@ class WorkerPool:
             sending = self._loop.run_in_executor(None, worker.conn.send, call.args)
             sending.add_done_callback(lambda done: self._sent(worker, done.exception()))
             return
-        try:
-            worker.conn.send(call.args)  # the worker is idle, reading: written at once
-        except OSError:
-            # It died idle (killed, its end not read yet): the call never reached it, and goes
-            # first to another worker.
-            worker.call = None
-            self._queue.appendleft(call)
-            worker.process.join(1)
-            self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
+        # The worker is idle, reading: written at once; if it died idle (killed, its end not
+        # read yet), the call never reached it.
+        self._write(worker, call.args, unsent=call)
 
-    def _write(self, worker: _Worker, args: tuple[Any, ...]) -> None:
+    def _write(self, worker: _Worker, args: tuple[Any, ...], unsent: _Call | None = None) -> None:
         try:
             worker.conn.send(args)
         except OSError as exc:
-            self._sent(worker, exc)
+            self._sent(worker, exc, unsent)
 
     def _begin(self, worker: _Worker, call: _Call) -> None:
         """Note that ``worker`` is running ``call`` now, and start its time budget."""
@@ -306,9 +300,17 @@ class WorkerPool:
         worker.call, worker.started = call, time.monotonic()
         worker.deadline = self._loop.call_later(call.timeout, self._overran, worker)
 
-    def _sent(self, worker: _Worker, error: BaseException | None) -> None:
+    def _sent(
+        self, worker: _Worker, error: BaseException | None, unsent: _Call | None = None
+    ) -> None:
+        """After a write to ``worker``: if it failed, the worker is gone. ``unsent``: the call
+        the write was to begin, never begun, so it goes first to another worker instead of
+        failing (not so a payload written from a thread: its worker may have died reading it)."""
         worker.sending = False
         if error is not None and worker.call is not None:  # the worker is gone
+            if unsent is not None and worker.call is unsent:
+                worker.call = None
+                self._queue.appendleft(unsent)
             worker.process.join(1)
             self._replace(worker, WorkerDied(_how_it_ended(worker.process.exitcode)))
 
